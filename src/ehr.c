@@ -1,0 +1,42 @@
+/*-------------------------------------------------------------------------
+ *
+ * ehr.c
+ *	  Module entry point: _PG_init registers each concern's GUCs, hooks and
+ *	  shared memory, then reserves the "ehr." GUC prefix.
+ *
+ * The library is meant to be preloaded (shared_preload_libraries = 'ehr') so
+ * that its GUCs, its shared memory and its SECURITY LABEL provider exist in
+ * every backend. Loaded on first use instead, the parts that need shared
+ * memory say so with a clear error; everything else works.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "ehr.h"
+
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+
+PG_MODULE_MAGIC;
+
+/* True when the library was loaded through shared_preload_libraries. */
+bool		ehr_preloaded = false;
+
+void
+_PG_init(void)
+{
+	ehr_preloaded = process_shared_preload_libraries_in_progress;
+
+	/* Each concern's initialisation; keep one line per concern. */
+
+	MarkGUCPrefixReserved("ehr");
+}
+
+PG_FUNCTION_INFO_V1(ehr_version);
+
+/* ehr.version(): the version of the loaded library, for support and upgrade checks. */
+Datum
+ehr_version(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(EHR_VERSION));
+}
