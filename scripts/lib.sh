@@ -2,8 +2,15 @@
 # Sourced, never run. Every cluster listens on loopback only, in a private directory.
 
 EHR_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 PGBIN=/usr/lib/postgresql/15/bin
-PG_CONFIG=$PGBIN/pg_config
+# EHR_PGROOT=DIR (for developers running several builds at once): a private copy
+# of the PostgreSQL 15 installation under DIR, made on first use; the extension is
+# installed there (DESTDIR) instead of into the system directories. The server finds
+# its share and lib directories relative to its own binary, so the copy just works.
+if [ -n "${EHR_PGROOT:-}" ]; then
+    PGBIN=$EHR_PGROOT/usr/lib/postgresql/15/bin
+fi
 EHR_PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap postgresql-contrib
               libssl-dev libtap-parser-sourcehandler-pgtap-perl gcc make)
 
@@ -22,8 +29,22 @@ ensure_packages() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+private_root() {
+    [ -x "$PGBIN/postgres" ] && return 0
+    mkdir -p "$EHR_PGROOT/usr/lib/postgresql" "$EHR_PGROOT/usr/share/postgresql"
+    cp -a /usr/lib/postgresql/15 "$EHR_PGROOT/usr/lib/postgresql/"
+    cp -a /usr/share/postgresql/15 "$EHR_PGROOT/usr/share/postgresql/"
+    chmod 755 "$EHR_PGROOT"
+}
+
 build_and_install() {
-    (cd "$EHR_ROOT" && make -s PG_CONFIG="$PG_CONFIG" >/dev/null && as_root make -s PG_CONFIG="$PG_CONFIG" install >/dev/null)
+    (cd "$EHR_ROOT" && make -s PG_CONFIG="$PG_CONFIG" >/dev/null) || return 1
+    if [ -n "${EHR_PGROOT:-}" ]; then
+        private_root
+        (cd "$EHR_ROOT" && make -s PG_CONFIG="$PG_CONFIG" install DESTDIR="$EHR_PGROOT" >/dev/null)
+    else
+        (cd "$EHR_ROOT" && as_root make -s PG_CONFIG="$PG_CONFIG" install >/dev/null)
+    fi
 }
 
 # PostgreSQL refuses to run as root: when we are root the server runs as the
