@@ -28,6 +28,7 @@ _PG_init(void)
 	ehr_preloaded = process_shared_preload_libraries_in_progress;
 
 	/* Each concern's initialisation; keep one line per concern. */
+	/* (none yet) */
 
 	MarkGUCPrefixReserved("ehr");
 }
