@@ -11,11 +11,8 @@ EXTENSION = ehr
 EXTVERSION := $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(dir $(lastword $(MAKEFILE_LIST)))ehr.control)
 
 MODULE_big = ehr
-OBJS = \
-	$(WIN32RES) \
-	src/ehr.o \
-	src/crypto.o \
-	src/keyring.o
+# One object per concern: every src/*.c is part of the library.
+OBJS = $(WIN32RES) $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
 PGFILEDESC = "ehr - health records, consent, de-identification and result recognition"
 
@@ -32,9 +29,10 @@ DOCS = $(wildcard docs/*.md)
 PG_CPPFLAGS = -Isrc -DEHR_VERSION='"$(EXTVERSION)"' -Werror
 SHLIB_LINK = -lcrypto
 
-# pg_regress suites (sql/NAME.sql -> expected/NAME.out); security first.
-REGRESS = \
-	security
+# pg_regress suites: every sql/NAME.sql (-> expected/NAME.out) except the install
+# scripts; security first, the rest in name order.
+REGRESS_ALL = $(sort $(basename $(notdir $(filter-out sql/$(EXTENSION)--%,$(wildcard sql/*.sql)))))
+REGRESS = security $(filter-out security,$(REGRESS_ALL))
 REGRESS_OPTS = --load-extension=ehr
 
 EXTRA_CLEAN = results regression.diffs regression.out
