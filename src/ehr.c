@@ -27,8 +27,19 @@ _PG_init(void)
 {
 	ehr_preloaded = process_shared_preload_libraries_in_progress;
 
-	/* Each concern's initialisation; keep one line per concern. */
-	/* (none yet) */
+	/* Each concern's initialisation; one line per concern, in this order. */
+
+	/* consent.c: actor GUCs, code/grant TTLs */
+
+	/* authcode.c: shared-memory failed-try counters */
+
+	/* audit.c */
+
+	/* deid.c: SECURITY LABEL provider */
+
+	/* recognition.c */
+
+	/* card.c: ehr.health_code_ttl */
 
 	MarkGUCPrefixReserved("ehr");
 }

@@ -84,6 +84,21 @@ typedef struct OrgCode
 extern void org_code_to_cstring(const OrgCode *code, char *buf);
 
 /* ---- units.c / labvalue.c ---- */
-/* (declared by the lab-value files) */
+
+
+/* ---- consent.c / authcode.c ---- */
+
+
+/* ---- audit.c ---- */
+
+
+/* ---- deid.c ---- */
+
+
+/* ---- recognition.c ---- */
+
+
+/* ---- card.c ---- */
+
 
 #endif							/* EHR_H */
