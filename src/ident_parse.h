@@ -61,6 +61,7 @@ typedef struct RidParse
 	size_t		offset;			/* RID_BAD_CHAR, RID_X_NOT_LAST: byte offset in
 								 * the trimmed input */
 	const char *trimmed;		/* the input without its blanks */
+	size_t		lead;			/* blanks trimmed before it */
 	size_t		len;			/* bytes of the trimmed input (RID_LENGTH) */
 	int			province;		/* RID_PROVINCE */
 	int			year,			/* RID_DATE, RID_DATE_EARLY */
@@ -156,7 +157,9 @@ rid_parse(const char *s, size_t len, RidParse *r)
 	size_t		i;
 	RidError	e;
 
+	r->trimmed = s;
 	ident_trim(&s, &len);
+	r->lead = (size_t) (s - r->trimmed);
 	r->trimmed = s;
 	r->len = len;
 	for (i = 0; i < len; i++)
@@ -257,7 +260,8 @@ typedef struct OcParse
 {
 	char		code[18];		/* canonical (upper-case) characters */
 	size_t		offset;			/* OC_BAD_CHAR: byte offset in the trimmed input */
-	const char *trimmed;
+	const char *trimmed;		/* the input without its blanks */
+	size_t		lead;			/* blanks trimmed before it */
 	size_t		len;			/* OC_LENGTH */
 	char		expected;		/* OC_CHECK */
 	char		found;
@@ -323,7 +327,9 @@ oc_parse(const char *s, size_t len, OcParse *r)
 	size_t		i;
 	char		c;
 
+	r->trimmed = s;
 	ident_trim(&s, &len);
+	r->lead = (size_t) (s - r->trimmed);
 	r->trimmed = s;
 	r->len = len;
 	for (i = 0; i < len; i++)
