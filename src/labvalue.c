@@ -276,14 +276,15 @@ decimal_round(long double x, int n, EhrDecimal *d)
 		else
 			break;
 	}
-	if (q > 0 && coef_digits((int64) r) + q <= EHR_DEC_MAX_DIGITS)
+	d->coef = (int64) r;
+	/* padding zeros in integer arithmetic: exact wherever long double is only a double */
+	if (q > 0 && coef_digits(d->coef) + q <= EHR_DEC_MAX_DIGITS)
 	{
-		r *= powl(10.0L, q);
-		q = 0;
+		for (; q > 0; q--)
+			d->coef *= 10;
 	}
 	if (q < -EHR_DEC_MAX_EXP || q > EHR_DEC_MAX_EXP)
 		return false;
-	d->coef = (int64) r;
 	if (x < 0)
 		d->coef = -d->coef;
 	d->exp = q;
