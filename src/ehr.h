@@ -119,6 +119,8 @@ typedef enum EhrUnitConversion
 	EHR_UNIT_NEEDS_MOLAR_MASS	/* mass <-> substance without a molar mass */
 } EhrUnitConversion;
 
+/* A unit for messages: unity (the empty unit) shows as UCUM's "1". */
+#define EHR_UNIT_SHOW(canonical)	((canonical)[0] ? (canonical) : "1")
 /* Parse len bytes of unit text; false with *detail (a sentence) if invalid. Never raises. */
 extern bool ehr_unit_parse(const char *text, int len, EhrUnit *unit, char **detail);
 /* Same for a C string; raises 22P02 "unknown unit" naming it. */

@@ -959,7 +959,8 @@ ehr_labvalue_convert(const LabValue *v, const char *unit, double molar_mass)
 	why = ehr_unit_factor(&from, &to, molar_mass, &factor);
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("cannot convert unit \"%s\" to \"%s\"", from.canonical, to.canonical),
+			 errmsg("cannot convert unit \"%s\" to \"%s\"",
+					EHR_UNIT_SHOW(from.canonical), EHR_UNIT_SHOW(to.canonical)),
 			 errdetail("%s", ehr_unit_mismatch_detail(&from, &to, why))));
 	return NULL;				/* keep compiler quiet */
 }

@@ -740,6 +740,42 @@ ehr_unit_factor(const EhrUnit *from, const EhrUnit *to, double molar_mass,
 	return EHR_UNIT_OK;
 }
 
+/* Dimension vector in base symbols, as "mol.m-3"; "1" when dimensionless. */
+static char *
+dimension_text(const EhrUnit *u)
+{
+	static const char *const base[EHR_UNIT_NDIM] = {
+		[EHR_DIM_LENGTH] = "m", [EHR_DIM_MASS] = "g", [EHR_DIM_TIME] = "s",
+		[EHR_DIM_ANGLE] = "rad", [EHR_DIM_TEMPERATURE] = "K", [EHR_DIM_CHARGE] = "C",
+		[EHR_DIM_LUMINOUS] = "cd", [EHR_DIM_AMOUNT] = "mol", [EHR_DIM_IU] = "[iU]",
+		[EHR_DIM_ARB] = "[arb'U]", [EHR_DIM_CFU] = "[CFU]"
+	};
+	/* amount and mass first: how a chemist reads a concentration */
+	static const int order[EHR_UNIT_NDIM] = {
+		EHR_DIM_AMOUNT, EHR_DIM_MASS, EHR_DIM_IU, EHR_DIM_ARB, EHR_DIM_CFU, EHR_DIM_LENGTH,
+		EHR_DIM_TIME, EHR_DIM_ANGLE, EHR_DIM_TEMPERATURE, EHR_DIM_CHARGE, EHR_DIM_LUMINOUS
+	};
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	for (i = 0; i < EHR_UNIT_NDIM; i++)
+	{
+		int			d = order[i];
+
+		if (u->dim[d] == 0)
+			continue;
+		if (buf.len > 0)
+			appendStringInfoChar(&buf, '.');
+		appendStringInfoString(&buf, base[d]);
+		if (u->dim[d] != 1)
+			appendStringInfo(&buf, "%d", u->dim[d]);
+	}
+	if (buf.len == 0)
+		appendStringInfoChar(&buf, '1');
+	return buf.data;
+}
+
 /* A one-line explanation of why two parsed units do not convert. */
 char *
 ehr_unit_mismatch_detail(const EhrUnit *from, const EhrUnit *to, EhrUnitConversion why)
@@ -756,5 +792,7 @@ ehr_unit_mismatch_detail(const EhrUnit *from, const EhrUnit *to, EhrUnitConversi
 		if (from->dim[arbitrary_dim[i]] != to->dim[arbitrary_dim[i]])
 			return psprintf("%s is an arbitrary unit: it converts only to units made of %s itself.",
 							arbitrary[i][0], arbitrary[i][0]);
-	return psprintf("The units measure different quantities.");
+	return psprintf("\"%s\" measures %s, \"%s\" measures %s.",
+					EHR_UNIT_SHOW(from->canonical), dimension_text(from),
+					EHR_UNIT_SHOW(to->canonical), dimension_text(to));
 }
