@@ -123,6 +123,12 @@ typedef enum EhrUnitConversion
 #define EHR_UNIT_SHOW(canonical)	((canonical)[0] ? (canonical) : "1")
 /* Parse len bytes of unit text; false with *detail (a sentence) if invalid. Never raises. */
 extern bool ehr_unit_parse(const char *text, int len, EhrUnit *unit, char **detail);
+/* Per-call-site cache of parsed units (in flinfo->fn_mcxt, via fn_extra). */
+typedef struct EhrUnitCache EhrUnitCache;
+extern EhrUnitCache *ehr_unit_cache(FmgrInfo *flinfo);
+/* ehr_unit_parse of a C string through the cache (cache may be NULL). */
+extern bool ehr_unit_parse_cached(EhrUnitCache *cache, const char *text,
+								  EhrUnit *unit, char **detail);
 /* Same for a C string; raises 22P02 "unknown unit" naming it. */
 extern void ehr_unit_parse_or_error(const char *text, EhrUnit *unit);
 extern bool ehr_unit_commensurable(const EhrUnit *a, const EhrUnit *b);

@@ -796,3 +796,69 @@ ehr_unit_mismatch_detail(const EhrUnit *from, const EhrUnit *to, EhrUnitConversi
 					EHR_UNIT_SHOW(from->canonical), dimension_text(from),
 					EHR_UNIT_SHOW(to->canonical), dimension_text(to));
 }
+
+/* ---- per-call-site cache ---- */
+
+/*
+ * Per-row functions see the same few units over and over (a column of
+ * mmol/L values against one range): parsed units are kept per call site in
+ * fn_mcxt, a small round-robin table keyed by the unit text.
+ */
+#define EHR_UNIT_CACHE_SIZE	8
+
+struct EhrUnitCache
+{
+	MemoryContext mcxt;
+	int			next;
+	struct
+	{
+		char	   *text;			/* NULL when the slot is empty */
+		EhrUnit		unit;
+	}			slot[EHR_UNIT_CACHE_SIZE];
+};
+
+EhrUnitCache *
+ehr_unit_cache(FmgrInfo *flinfo)
+{
+	if (flinfo->fn_extra == NULL)
+	{
+		EhrUnitCache *c = MemoryContextAllocZero(flinfo->fn_mcxt, sizeof(EhrUnitCache));
+
+		c->mcxt = flinfo->fn_mcxt;
+		flinfo->fn_extra = c;
+	}
+	return (EhrUnitCache *) flinfo->fn_extra;
+}
+
+bool
+ehr_unit_parse_cached(EhrUnitCache *cache, const char *text, EhrUnit *unit, char **detail)
+{
+	int			i;
+	MemoryContext old;
+	bool		ok;
+
+	if (cache == NULL)
+		return ehr_unit_parse(text, strlen(text), unit, detail);
+	for (i = 0; i < EHR_UNIT_CACHE_SIZE; i++)
+		if (cache->slot[i].text && strcmp(cache->slot[i].text, text) == 0)
+		{
+			*unit = cache->slot[i].unit;
+			return true;
+		}
+	ok = ehr_unit_parse(text, strlen(text), unit, detail);
+	if (!ok)
+		return false;
+	i = cache->next;
+	cache->next = (cache->next + 1) % EHR_UNIT_CACHE_SIZE;
+	if (cache->slot[i].text)
+	{
+		pfree(cache->slot[i].text);
+		pfree(cache->slot[i].unit.canonical);
+	}
+	old = MemoryContextSwitchTo(cache->mcxt);
+	cache->slot[i].text = pstrdup(text);
+	cache->slot[i].unit = *unit;
+	cache->slot[i].unit.canonical = pstrdup(unit->canonical);
+	MemoryContextSwitchTo(old);
+	return true;
+}
