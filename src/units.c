@@ -22,10 +22,13 @@
  *	  silently.
  *	- each arbitrary unit ([iU], [arb'U], [CFU]; isArbitrary="yes" in UCUM)
  *	  is a dimension of its own, so it is commensurable only with itself
- *	  (m[iU]/mL with [iU]/L) and never with U or kat (UCUM §4.4.5: arbitrary
- *	  units are not convertible to any other unit).
+ *	  (m[iU]/mL with [iU]/L) and never with U or kat. UCUM §24-§25 make every
+ *	  term with an arbitrary unit incomparable, even 1 [iU] with 1 k[iU];
+ *	  its note docs/procedure-defined-units.md proposes extra dimensions, one
+ *	  per arbitrary unit, which is what is done here: lab reports need
+ *	  uIU/mL <-> mIU/L.
  *
- * The grammar is UCUM's (§2.1–§2.6, case-sensitive "c/s" codes):
+ * The grammar is UCUM's (§3-§15, case-sensitive "c/s" codes):
  *
  *	  main      := '/' term | term | (empty)
  *	  term      := component (('.' | '/') component)*
