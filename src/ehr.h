@@ -194,6 +194,9 @@ extern LabValue *ehr_labvalue_convert_to(const LabValue *v, const EhrUnit *to,
 /* Same with unit text: 22P02 for an unknown unit, 22023 when incommensurable. */
 extern LabValue *ehr_labvalue_convert(const LabValue *v, const char *unit,
 									  double molar_mass);
+/* Convert a range's bounds to "to" (same digit rule); NULL when not convertible. */
+extern RefRange *ehr_refrange_convert_to(const RefRange *r, const EhrUnit *to,
+										 double molar_mass);
 /*
  * HL7 interpretation code "N", "L", "H", "LL", "HH" of v against the normal
  * range (and the critical range, may be NULL); NULL when not comparable.

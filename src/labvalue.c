@@ -1184,6 +1184,98 @@ labvalue_within(PG_FUNCTION_ARGS)
 
 /* ---- refrange conversion and equivalence ---- */
 
+/* One number converted by factor, keeping its significant digits plus one. */
+static void
+convert_decimal(const EhrDecimal *in, double factor, EhrDecimal *out, const char *what)
+{
+	int			n;
+
+	if (fabs(factor - 1.0) < 1e-12)
+	{
+		*out = *in;
+		return;
+	}
+	n = Min(coef_digits(in->coef) + 1, EHR_CONVERT_MAX_DIGITS);
+	if (!decimal_round(decimal_value(in) * (long double) factor, n, out))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s %s is out of range after conversion", what, decimal_to_cstring(in)),
+				 errdetail("A lab value's power of ten must lie between -99 and 99.")));
+}
+
+/*
+ * Convert a range's bounds to unit "to" (same digit rule as values); NULL
+ * when the units do not convert.
+ */
+RefRange *
+ehr_refrange_convert_to(const RefRange *r, const EhrUnit *to, double molar_mass)
+{
+	EhrUnit		from;
+	double		factor;
+	EhrDecimal	low,
+				high;
+	const char *detail;
+
+	stored_unit(NULL, r->unit, &from);
+	if (ehr_unit_factor(&from, to, molar_mass, &factor) != EHR_UNIT_OK)
+		return NULL;
+	memset(&low, 0, sizeof(low));
+	memset(&high, 0, sizeof(high));
+	if (r->flags & EHR_RR_HAS_LOW)
+		convert_decimal(&r->low, factor, &low, "lower bound");
+	if (r->flags & EHR_RR_HAS_HIGH)
+		convert_decimal(&r->high, factor, &high, "upper bound");
+	if ((detail = refrange_check(r->flags, &low, &high)) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("range %s converted to \"%s\" is empty", ehr_refrange_to_cstring(r),
+						EHR_UNIT_SHOW(to->canonical)),
+				 errdetail("%s", detail)));
+	return make_refrange(r->flags, &low, &high, to->canonical);
+}
+
+static RefRange *
+refrange_convert_text(const RefRange *r, const char *unit, double molar_mass)
+{
+	EhrUnit		to;
+	EhrUnit		from;
+	double		factor;
+	EhrUnitConversion why;
+	RefRange   *result;
+
+	ehr_unit_parse_or_error(unit, &to);
+	result = ehr_refrange_convert_to(r, &to, molar_mass);
+	if (result)
+		return result;
+	stored_unit(NULL, r->unit, &from);
+	why = ehr_unit_factor(&from, &to, molar_mass, &factor);
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("cannot convert unit \"%s\" to \"%s\"",
+					EHR_UNIT_SHOW(from.canonical), EHR_UNIT_SHOW(to.canonical)),
+			 errdetail("%s", ehr_unit_mismatch_detail(&from, &to, why))));
+	return NULL;				/* keep compiler quiet */
+}
+
+PG_FUNCTION_INFO_V1(refrange_convert);
+Datum
+refrange_convert(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_REFRANGE_P(refrange_convert_text(PG_GETARG_REFRANGE_P(0),
+											   text_to_cstring(PG_GETARG_TEXT_PP(1)), 0));
+}
+
+PG_FUNCTION_INFO_V1(refrange_convert_molar);
+Datum
+refrange_convert_molar(PG_FUNCTION_ARGS)
+{
+	float8		molar_mass = PG_GETARG_FLOAT8(2);
+
+	check_molar_mass(molar_mass);
+	PG_RETURN_REFRANGE_P(refrange_convert_text(PG_GETARG_REFRANGE_P(0),
+											   text_to_cstring(PG_GETARG_TEXT_PP(1)), molar_mass));
+}
+
 static bool
 convert_bound(const EhrDecimal *b, double factor, const EhrDecimal *like, EhrDecimal *out)
 {
