@@ -123,7 +123,7 @@ typedef enum EhrUnitConversion
 #define EHR_UNIT_SHOW(canonical)	((canonical)[0] ? (canonical) : "1")
 /* Parse len bytes of unit text; false with *detail (a sentence) if invalid. Never raises. */
 extern bool ehr_unit_parse(const char *text, int len, EhrUnit *unit, char **detail);
-/* Per-call-site cache of parsed units (in flinfo->fn_mcxt, via fn_extra). */
+/* Per-call-site cache of parsed units (in flinfo->fn_mcxt, via fn_extra); NULL flinfo gives NULL. */
 typedef struct EhrUnitCache EhrUnitCache;
 extern EhrUnitCache *ehr_unit_cache(FmgrInfo *flinfo);
 /* ehr_unit_parse of a C string through the cache (cache may be NULL). */

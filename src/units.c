@@ -823,6 +823,9 @@ struct EhrUnitCache
 EhrUnitCache *
 ehr_unit_cache(FmgrInfo *flinfo)
 {
+	/* DirectFunctionCall has no FmgrInfo: no cache, parse every time */
+	if (flinfo == NULL)
+		return NULL;
 	if (flinfo->fn_extra == NULL)
 	{
 		EhrUnitCache *c = MemoryContextAllocZero(flinfo->fn_mcxt, sizeof(EhrUnitCache));
