@@ -29,7 +29,13 @@ SELECT spelling, pg_temp.try(format('ehr.unit_normalize(%L)', spelling)) AS erro
   FROM (VALUES ('mmol/X'), ('xyz'), ('kmin'), ('mm Hg'), ('mg/'), ('/'), ('mg//L'), ('(mg'), ('mg)'),
                ('[abc'), ('[abc]'), ('{abc'), ('{a b}'), ('m-'), ('m100'), ('0/L'), ('3mg'),
                ('mg*L'), ('毫克'), ('10*x'), ('10*100'), (repeat('g.', 70) || 'g'), ('Cel'),
-               ('[pH]'), ('m.'), ('.m')) AS t(spelling);
+               ('[pH]'), ('m.'), ('.m'), ('((((((((((g))))))))))')) AS t(spelling);
+-- hostile lengths fail fast, without deep recursion (the message, which repeats the
+-- input, is cut here)
+SELECT length(spelling) AS length,
+       regexp_replace(pg_temp.try(format('ehr.unit_normalize(%L)', spelling)), '^(\w+): .* / ', '\1: … / ') AS error
+  FROM (VALUES (repeat('(', 100000)), (repeat('(', 500) || 'g' || repeat(')', 500)),
+               (repeat('m', 600)), (repeat('{', 100000))) AS t(spelling);
 SELECT ehr.unit_normalize('mmol/X');
 \echo :LAST_ERROR_SQLSTATE
 
