@@ -118,3 +118,15 @@ SELECT ehr.convert('5.6 mmol/L', 'U/L');
 \echo :LAST_ERROR_SQLSTATE
 SELECT ehr.convert('5.6 mmol/L', 'mmol/X');
 \echo :LAST_ERROR_SQLSTATE
+
+-- more distinct units at one call site than the per-call-site cache holds (8): every
+-- row still converts right while slots are evicted (same value back, numerically)
+SELECT count(*) AS conversions,
+       count(*) FILTER (WHERE ehr.value(ehr.convert(ehr.convert(v, u), ehr.unit(v))) = ehr.value(v)
+                          AND ehr.unit(ehr.convert(v, u)) = ehr.unit_normalize(u)) AS back_to_same_value
+  FROM (SELECT (x || ' ' || a)::ehr.labvalue AS v, b AS u
+          FROM unnest(ARRAY['g/L', 'mg/dL', 'ug/mL', 'ng/uL', 'kg/m3', 'mg/L', 'g/dL', 'ug/L',
+                            'ng/mL', 'pg/uL', 'g%', 'mg%']) a,
+               unnest(ARRAY['mg/mL', 'g/L', 'ug/L', 'mg/dL', 'ng/L', 'kg/L', 'g/mL', 'pg/mL',
+                            'ug/dL', 'mg/uL', 'dg/L', 'cg/L']) b,
+               unnest(ARRAY['1', '2', '5']) x) s;

@@ -126,7 +126,11 @@ extern bool ehr_unit_parse(const char *text, int len, EhrUnit *unit, char **deta
 /* Per-call-site cache of parsed units (in flinfo->fn_mcxt, via fn_extra); NULL flinfo gives NULL. */
 typedef struct EhrUnitCache EhrUnitCache;
 extern EhrUnitCache *ehr_unit_cache(FmgrInfo *flinfo);
-/* ehr_unit_parse of a C string through the cache (cache may be NULL). */
+/*
+ * ehr_unit_parse of a C string through the cache (cache may be NULL). The
+ * returned unit's canonical text lives in the cache: a later lookup may evict
+ * it, so copy it if it must outlive the next lookup.
+ */
 extern bool ehr_unit_parse_cached(EhrUnitCache *cache, const char *text,
 								  EhrUnit *unit, char **detail);
 /* Same for a C string; raises 22P02 "unknown unit" naming it. */
