@@ -55,7 +55,11 @@ extern void ehr_keyring_get(const char *name, EhrKey *key);
 extern const EhrKey *ehr_keyring_cached(FmgrInfo *flinfo, const char *name);
 
 /* ---- resident_id.c ---- */
-/* A resident_id is its 18 characters packed into an int64 (see resident_id.c). */
+/*
+ * A resident_id is its 17 significant digits as an int64 (below 10^17); the
+ * check character is a function of them and is recomputed on output. Integer
+ * order is the order of the canonical text. See resident_id.c.
+ */
 typedef int64 ResidentId;
 #define DatumGetResidentId(X)	((ResidentId) DatumGetInt64(X))
 #define ResidentIdGetDatum(X)	Int64GetDatum(X)
@@ -126,7 +130,11 @@ extern bool ehr_unit_parse(const char *text, int len, EhrUnit *unit, char **deta
 /* Per-call-site cache of parsed units (in flinfo->fn_mcxt, via fn_extra); NULL flinfo gives NULL. */
 typedef struct EhrUnitCache EhrUnitCache;
 extern EhrUnitCache *ehr_unit_cache(FmgrInfo *flinfo);
-/* ehr_unit_parse of a C string through the cache (cache may be NULL). */
+/*
+ * ehr_unit_parse of a C string through the cache (cache may be NULL). The
+ * returned unit's canonical text lives in the cache: a later lookup may evict
+ * it, so copy it if it must outlive the next lookup.
+ */
 extern bool ehr_unit_parse_cached(EhrUnitCache *cache, const char *text,
 								  EhrUnit *unit, char **detail);
 /* Same for a C string; raises 22P02 "unknown unit" naming it. */

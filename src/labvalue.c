@@ -970,6 +970,8 @@ convert_text(EhrUnitCache *cache, const LabValue *v, const char *unit, double mo
 
 	if (!ehr_unit_parse_cached(cache, unit, &to, &detail))
 		ehr_unit_parse_or_error(unit, &to); /* raises, naming the unit */
+	/* the next lookup may evict the cache slot that holds this spelling */
+	to.canonical = pstrdup(to.canonical);
 	result = convert_to(cache, v, &to, molar_mass);
 	if (result)
 		return result;
