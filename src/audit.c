@@ -72,6 +72,7 @@ typedef struct ReadEntry
 	ReadKey		key;
 	OrgCode		institution;
 	int64		grant_id;
+	bool		break_glass;
 	TimestampTz at;
 } ReadEntry;
 
@@ -355,7 +356,7 @@ ehr_audit_log_line(const EhrAuditEvent *ev, const char *why)
 
 void
 ehr_audit_note_read(const EhrActor *actor, ResidentId resident, int category_bit,
-					const OrgCode *origin, int64 grant_id)
+					const OrgCode *origin, int64 grant_id, bool break_glass)
 {
 	ReadKey		key;
 	ReadEntry  *e;
@@ -387,6 +388,7 @@ ehr_audit_note_read(const EhrActor *actor, ResidentId resident, int category_bit
 	{
 		e->institution = actor->institution;
 		e->grant_id = grant_id;
+		e->break_glass = break_glass;
 		e->at = GetCurrentTimestamp();
 	}
 	last_read = key;
@@ -394,7 +396,7 @@ ehr_audit_note_read(const EhrActor *actor, ResidentId resident, int category_bit
 }
 
 static void
-read_event(const ReadEntry *r, EhrAuditEvent *ev, int *bitidx)
+read_event(const ReadEntry *r, EhrAuditEvent *ev)
 {
 	int			i;
 
@@ -410,8 +412,8 @@ read_event(const ReadEntry *r, EhrAuditEvent *ev, int *bitidx)
 	ev->origin = (const OrgCode *) r->key.origin;
 	ev->grant_id = r->grant_id;
 	ev->at = r->at;
-	ev->detail = r->key.practitioner != 0 ? (r->grant_id != 0 ? "through a grant" : NULL) : "own record";
-	(void) bitidx;
+	ev->detail = r->key.practitioner == 0 ? "own record" :
+		r->break_glass ? "break-glass" : "through a grant";
 }
 
 static void
@@ -423,20 +425,50 @@ reset_reads(void)
 	wrote_this_xact = false;
 }
 
-static void
-log_reads(const char *why)
+static int
+read_cmp(const void *a, const void *b)
+{
+	const ReadEntry *x = *(ReadEntry *const *) a;
+	const ReadEntry *y = *(ReadEntry *const *) b;
+
+	if (x->at != y->at)
+		return x->at < y->at ? -1 : 1;
+	return memcmp(&x->key, &y->key, sizeof(ReadKey));
+}
+
+/* The noted reads in the order they were first made (stable output). */
+static ReadEntry **
+sorted_reads(long *n)
 {
 	HASH_SEQ_STATUS st;
 	ReadEntry  *r;
+	ReadEntry **arr;
+	long		i = 0;
+
+	*n = hash_get_num_entries(reads);
+	arr = palloc(sizeof(ReadEntry *) * Max(*n, 1));
+	hash_seq_init(&st, reads);
+	while ((r = hash_seq_search(&st)) != NULL)
+		arr[i++] = r;
+	qsort(arr, *n, sizeof(ReadEntry *), read_cmp);
+	return arr;
+}
+
+static void
+log_reads(const char *why)
+{
+	ReadEntry **arr;
+	long		n,
+				i;
 
 	if (reads == NULL)
 		return;
-	hash_seq_init(&st, reads);
-	while ((r = hash_seq_search(&st)) != NULL)
+	arr = sorted_reads(&n);
+	for (i = 0; i < n; i++)
 	{
 		EhrAuditEvent ev;
 
-		read_event(r, &ev, NULL);
+		read_event(arr[i], &ev);
 		ehr_audit_log_line(&ev, why);
 	}
 }
@@ -444,14 +476,14 @@ log_reads(const char *why)
 static void
 flush_reads(void)
 {
-	HASH_SEQ_STATUS st;
-	ReadEntry  *r;
-
 	if (reads == NULL && !wrote_this_xact)
 		return;
-	if (XactReadOnly || RecoveryInProgress())
+	if (XactReadOnly || RecoveryInProgress() ||
+		!OidIsValid(get_namespace_oid("ehr", true)) ||
+		!OidIsValid(get_relname_relid("access_log", get_namespace_oid("ehr", true))))
 	{
-		log_reads(RecoveryInProgress() ? "hot standby" : "read-only transaction");
+		log_reads(RecoveryInProgress() ? "hot standby" :
+				  XactReadOnly ? "read-only transaction" : "no access log in this database");
 		reads = NULL;
 		return;
 	}
@@ -459,12 +491,15 @@ flush_reads(void)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	if (reads != NULL)
 	{
-		hash_seq_init(&st, reads);
-		while ((r = hash_seq_search(&st)) != NULL)
+		long		n,
+					i;
+		ReadEntry **arr = sorted_reads(&n);
+
+		for (i = 0; i < n; i++)
 		{
 			EhrAuditEvent ev;
 
-			read_event(r, &ev, NULL);
+			read_event(arr[i], &ev);
 			ehr_audit_event(&ev);
 		}
 	}

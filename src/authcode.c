@@ -35,6 +35,7 @@
 
 typedef struct CodeSlot
 {
+	Oid			dboid;			/* request ids are per database */
 	int64		request;		/* 0: free */
 	int32		failures;
 	TimestampTz expires;		/* the slot may be reused after this */
@@ -42,6 +43,7 @@ typedef struct CodeSlot
 
 typedef struct PendingFailure
 {
+	Oid			dboid;			/* drained only by a transaction in this database */
 	char		event[16];		/* confirm_failed, locked */
 	int64		request;
 	int64		practitioner;
@@ -128,7 +130,7 @@ find_slot(int64 request, TimestampTz expires, bool create)
 	{
 		CodeSlot   *s = &auth->slots[i];
 
-		if (s->request == request)
+		if (s->request == request && s->dboid == MyDatabaseId)
 			return s;
 		if (free_slot == NULL && (s->request == 0 || s->expires < now))
 			free_slot = s;
@@ -137,6 +139,7 @@ find_slot(int64 request, TimestampTz expires, bool create)
 		return NULL;
 	if (free_slot == NULL)
 		return NULL;
+	free_slot->dboid = MyDatabaseId;
 	free_slot->request = request;
 	free_slot->failures = 0;
 	/* kept a while past expiry, so a locked request still says "locked" */
@@ -157,6 +160,7 @@ queue_failure(const char *event, int64 request, int64 practitioner, ResidentId r
 		return;
 	}
 	p = &auth->pending[auth->npending++];
+	p->dboid = MyDatabaseId;
 	strlcpy(p->event, event, sizeof(p->event));
 	p->request = request;
 	p->practitioner = practitioner;
@@ -193,15 +197,23 @@ ehr_authcode_drain_pending(void)
 {
 	PendingFailure local[PENDING_SLOTS];
 	int			n,
-				i;
+				i,
+				j;
 	int64		dropped;
 
 	if (auth == NULL)
 		return;
+	/* take this database's entries, keep the others in order */
 	LWLockAcquire(auth->lock, LW_EXCLUSIVE);
-	n = auth->npending;
-	memcpy(local, auth->pending, sizeof(PendingFailure) * n);
-	auth->npending = 0;
+	n = 0;
+	for (i = 0, j = 0; i < auth->npending; i++)
+	{
+		if (auth->pending[i].dboid == MyDatabaseId)
+			local[n++] = auth->pending[i];
+		else
+			auth->pending[j++] = auth->pending[i];
+	}
+	auth->npending = j;
 	dropped = auth->dropped;
 	auth->dropped = 0;
 	LWLockRelease(auth->lock);
@@ -342,8 +354,7 @@ ehr_check_code(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 				 errmsg("the code of access request " INT64_FORMAT " has expired", request),
-				 errdetail("Codes are valid for ehr.code_ttl after they are sent; it expired at %s.",
-						   timestamptz_to_str(expires)),
+				 errdetail("A code is valid for ehr.code_ttl after it is sent."),
 				 errhint("Ask for a new code with ehr.request_access.")));
 	}
 

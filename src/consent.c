@@ -722,12 +722,12 @@ ehr_can_access(PG_FUNCTION_ARGS)
 				PG_RETURN_BOOL(false);
 			if (e->break_glass != 0)
 			{
-				ehr_audit_note_read(&s->actor, r, 1 << ci, origin, e->break_glass);
+				ehr_audit_note_read(&s->actor, r, 1 << ci, origin, e->break_glass, true);
 				PG_RETURN_BOOL(true);
 			}
 			if ((e->granted & ~e->closed) & (1 << ci))
 			{
-				ehr_audit_note_read(&s->actor, r, 1 << ci, origin, e->grant_for[ci]);
+				ehr_audit_note_read(&s->actor, r, 1 << ci, origin, e->grant_for[ci], false);
 				PG_RETURN_BOOL(true);
 			}
 			PG_RETURN_BOOL(false);
@@ -737,7 +737,7 @@ ehr_can_access(PG_FUNCTION_ARGS)
 				PG_RETURN_BOOL(false);
 			ci = category_index(s, PG_GETARG_OID(1));
 			if (ci >= 0)
-				ehr_audit_note_read(&s->actor, r, 1 << ci, origin, 0);
+				ehr_audit_note_read(&s->actor, r, 1 << ci, origin, 0, false);
 			PG_RETURN_BOOL(true);
 
 		default:

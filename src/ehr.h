@@ -190,13 +190,14 @@ extern int64 ehr_audit_event(const EhrAuditEvent *ev);
 
 /*
  * Note that the actor read (resident, category, origin) through grant_id
- * (0 for a resident reading their own record). Kept once per transaction
+ * (0 for a resident reading their own record; break_glass when that grant
+ * is a break-glass one). Kept once per transaction
  * and triple; written to ehr.access_log at commit, or as an "ehr audit:"
  * server-log line where no row can be written.
  */
 extern void ehr_audit_note_read(const EhrActor *actor, ResidentId resident,
 								int category_bit, const OrgCode *origin,
-								int64 grant_id);
+								int64 grant_id, bool break_glass);
 
 /* Write an "ehr audit:" line to the server log (survives any rollback). */
 extern void ehr_audit_log_line(const EhrAuditEvent *ev, const char *why);

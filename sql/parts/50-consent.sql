@@ -450,7 +450,7 @@ BEGIN
     IF g.ended_at IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = '55000',
             MESSAGE = pg_catalog.format('access grant %s has already ended', "grant"),
-            DETAIL = pg_catalog.format('It ended at %s; seeing the records again needs a new request.', g.ended_at);
+            DETAIL = 'Seeing the records again needs a new request.';
     END IF;
     UPDATE ehr.access_grant a SET ended_at = pg_catalog.now() WHERE a.id OPERATOR(pg_catalog.=) "grant";
     PERFORM ehr._audit('grant_end', g.practitioner, g.institution, g.resident, NULL, NULL, "grant", g.request,
@@ -487,7 +487,8 @@ BEGIN
     PERFORM ehr._audit('break_glass', p, inst, resident, NULL, NULL, g, NULL, pg_catalog.btrim(reason));
     RAISE LOG 'ehr audit: event=break_glass practitioner=% institution=% resident=% grant=% reason="%"',
         p, inst, resident, g, pg_catalog.replace(pg_catalog.btrim(reason), '"', '''');
-    RAISE NOTICE 'break-glass access to resident % until %; it will be reviewed', resident, exp;
+    RAISE NOTICE 'break-glass access to resident % for %; it will be reviewed', resident,
+        pg_catalog.current_setting('ehr.break_glass_ttl');
     RETURN g;
 END
 $$;
@@ -535,7 +536,7 @@ CREATE FUNCTION ehr._require_resident_or_admin(resident ehr.resident_id) RETURNS
     SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF ehr.current_resident() IS DISTINCT FROM resident
+    IF NOT coalesce(ehr.current_resident() OPERATOR(ehr.=) resident, false)
        AND NOT pg_catalog.pg_has_role(session_user, 'ehr_admin', 'MEMBER') THEN
         RAISE EXCEPTION USING ERRCODE = '42501',
             MESSAGE = pg_catalog.format('only resident %s or an ehr_admin may change their consent', resident),
@@ -557,7 +558,7 @@ BEGIN
     ON CONFLICT ON CONSTRAINT sharing_pkey DO UPDATE SET open = EXCLUDED.open, changed_at = EXCLUDED.changed_at;
     PERFORM ehr._audit('sharing_changed', ehr.current_practitioner(), NULL, resident, category, NULL, NULL, NULL,
                        CASE WHEN open THEN 'open' ELSE 'closed' END
-                       OPERATOR(pg_catalog.||) CASE WHEN ehr.current_resident() IS DISTINCT FROM resident
+                       OPERATOR(pg_catalog.||) CASE WHEN NOT coalesce(ehr.current_resident() OPERATOR(ehr.=) resident, false)
                                                     THEN ' by ' OPERATOR(pg_catalog.||) session_user ELSE '' END);
 END
 $$;
@@ -574,10 +575,10 @@ BEGIN
     PERFORM ehr._require_resident_or_admin(resident);
     INSERT INTO ehr.research_use AS u (resident, allowed, changed_at)
     VALUES (resident, allowed, pg_catalog.now())
-    ON CONFLICT (resident) DO UPDATE SET allowed = EXCLUDED.allowed, changed_at = EXCLUDED.changed_at;
+    ON CONFLICT ON CONSTRAINT research_use_pkey DO UPDATE SET allowed = EXCLUDED.allowed, changed_at = EXCLUDED.changed_at;
     PERFORM ehr._audit('research_use_changed', ehr.current_practitioner(), NULL, resident, NULL, NULL, NULL, NULL,
                        CASE WHEN allowed THEN 'allowed' ELSE 'refused' END
-                       OPERATOR(pg_catalog.||) CASE WHEN ehr.current_resident() IS DISTINCT FROM resident
+                       OPERATOR(pg_catalog.||) CASE WHEN NOT coalesce(ehr.current_resident() OPERATOR(ehr.=) resident, false)
                                                     THEN ' by ' OPERATOR(pg_catalog.||) session_user ELSE '' END);
 END
 $$;
