@@ -31,18 +31,24 @@ CREATE FUNCTION ehr.current_practitioner() RETURNS bigint
     LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ehr.current_practitioner() IS
     'The acting practitioner (act_as, else the practitioner mapped to the session role), or NULL';
+REVOKE ALL ON FUNCTION ehr.current_practitioner() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ehr.current_practitioner() TO ehr_clinician, ehr_gateway, ehr_admin;
 
 CREATE FUNCTION ehr.current_institution() RETURNS ehr.org_code
     AS 'MODULE_PATHNAME', 'ehr_current_institution'
     LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ehr.current_institution() IS
     'Institution of the acting practitioner, or NULL';
+REVOKE ALL ON FUNCTION ehr.current_institution() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ehr.current_institution() TO ehr_clinician, ehr_gateway, ehr_admin;
 
 CREATE FUNCTION ehr.current_resident() RETURNS ehr.resident_id
     AS 'MODULE_PATHNAME', 'ehr_current_resident'
     LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ehr.current_resident() IS
     'The resident acting through act_as_resident, or NULL';
+REVOKE ALL ON FUNCTION ehr.current_resident() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ehr.current_resident() TO ehr_clinician, ehr_gateway, ehr_admin;
 
 -- ---------------------------------------------------------------- resident's switches
 CREATE TABLE ehr.sharing (
@@ -148,6 +154,7 @@ CREATE TABLE ehr.access_grant (
 );
 -- can_access loads the acting practitioner's grants through this index, once per query.
 CREATE INDEX access_grant_practitioner_idx ON ehr.access_grant (practitioner);
+CREATE INDEX access_grant_request_idx ON ehr.access_grant (request);
 CREATE INDEX access_grant_unreviewed_idx ON ehr.access_grant (created_at)
     WHERE break_glass AND reviewed_at IS NULL;
 REVOKE ALL ON ehr.access_grant FROM PUBLIC;
@@ -181,6 +188,7 @@ CREATE TABLE ehr.notification (
     created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     sent_at    timestamptz
 );
+CREATE INDEX notification_request_idx ON ehr.notification (request);
 CREATE INDEX notification_unsent_idx ON ehr.notification (id) WHERE sent_at IS NULL;
 REVOKE ALL ON ehr.notification FROM PUBLIC;
 GRANT SELECT, UPDATE (sent_at) ON ehr.notification TO ehr_notifier;
@@ -200,8 +208,8 @@ SELECT pg_catalog.pg_extension_config_dump('ehr.access_grant_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('ehr.notification_id_seq', '');
 
 -- ---------------------------------------------------------------- the checks
--- Row-level security calls these as the querying role, so PUBLIC may execute
--- them. PARALLEL RESTRICTED: a permitted cross-institution read is noted in the
+-- Row-level security calls these as the querying role: the roles that may read or
+-- write clinical tables execute them (PUBLIC does not: the tables grant it nothing). PARALLEL RESTRICTED: a permitted cross-institution read is noted in the
 -- leader's memory and written to ehr.access_log at commit; a parallel worker could
 -- not hand its notes back (the actor itself would reach workers: it is a setting).
 CREATE FUNCTION ehr.can_access(resident ehr.resident_id, category ehr.category, origin ehr.org_code)
@@ -210,12 +218,16 @@ CREATE FUNCTION ehr.can_access(resident ehr.resident_id, category ehr.category, 
     LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION ehr.can_access(ehr.resident_id, ehr.category, ehr.org_code) IS
     'Row check of every clinical table: may the actor see this resident''s record of this category from this origin';
+REVOKE ALL ON FUNCTION ehr.can_access(ehr.resident_id, ehr.category, ehr.org_code) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ehr.can_access(ehr.resident_id, ehr.category, ehr.org_code) TO ehr_clinician, ehr_gateway, ehr_admin;
 
 CREATE FUNCTION ehr.can_see_resident(resident ehr.resident_id) RETURNS boolean
     AS 'MODULE_PATHNAME', 'ehr_can_see_resident'
     LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION ehr.can_see_resident(ehr.resident_id) IS
     'Row check of ehr.resident: the resident, institutions holding their records, practitioners with a grant';
+REVOKE ALL ON FUNCTION ehr.can_see_resident(ehr.resident_id) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ehr.can_see_resident(ehr.resident_id) TO ehr_clinician, ehr_gateway, ehr_admin;
 
 -- ---------------------------------------------------------------- internal C helpers
 -- Called only by the SECURITY DEFINER functions below (as the owner).
