@@ -123,8 +123,16 @@ typedef enum EhrUnitConversion
 	EHR_UNIT_NEEDS_MOLAR_MASS	/* mass <-> substance without a molar mass */
 } EhrUnitConversion;
 
+/* A unit for messages: unity (the empty unit) shows as UCUM's "1". */
+#define EHR_UNIT_SHOW(canonical)	((canonical)[0] ? (canonical) : "1")
 /* Parse len bytes of unit text; false with *detail (a sentence) if invalid. Never raises. */
 extern bool ehr_unit_parse(const char *text, int len, EhrUnit *unit, char **detail);
+/* Per-call-site cache of parsed units (in flinfo->fn_mcxt, via fn_extra). */
+typedef struct EhrUnitCache EhrUnitCache;
+extern EhrUnitCache *ehr_unit_cache(FmgrInfo *flinfo);
+/* ehr_unit_parse of a C string through the cache (cache may be NULL). */
+extern bool ehr_unit_parse_cached(EhrUnitCache *cache, const char *text,
+								  EhrUnit *unit, char **detail);
 /* Same for a C string; raises 22P02 "unknown unit" naming it. */
 extern void ehr_unit_parse_or_error(const char *text, EhrUnit *unit);
 extern bool ehr_unit_commensurable(const EhrUnit *a, const EhrUnit *b);
@@ -190,6 +198,9 @@ extern LabValue *ehr_labvalue_convert_to(const LabValue *v, const EhrUnit *to,
 /* Same with unit text: 22P02 for an unknown unit, 22023 when incommensurable. */
 extern LabValue *ehr_labvalue_convert(const LabValue *v, const char *unit,
 									  double molar_mass);
+/* Convert a range's bounds to "to" (same digit rule); NULL when not convertible. */
+extern RefRange *ehr_refrange_convert_to(const RefRange *r, const EhrUnit *to,
+										 double molar_mass);
 /*
  * HL7 interpretation code "N", "L", "H", "LL", "HH" of v against the normal
  * range (and the critical range, may be NULL); NULL when not comparable.
