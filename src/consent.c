@@ -452,6 +452,7 @@ typedef struct ResEntry
 	ResidentId	resident;
 	bool		used;
 	int8		care;			/* resident row: -1 unknown, 0 no, 1 yes */
+	bool		switches_loaded;	/* closed is known */
 	uint8		granted;		/* EHR_CAT_* bits with an active grant */
 	uint8		closed;			/* EHR_CAT_* bits whose sharing switch is closed */
 	int64		break_glass;	/* an active break-glass grant, or 0 */
@@ -601,50 +602,46 @@ load_grants(AccessState *s)
 	table_close(rel, AccessShareLock);
 }
 
-/* Closed sharing switches of every granted resident: one index probe each. */
+/*
+ * Closed sharing switches of one granted resident: one index probe, made the
+ * first time the query meets a row of that resident (a chart query pays for
+ * one probe, a full scan for at most one per granted resident).
+ */
 static void
-load_switches(AccessState *s)
+load_switches(AccessState *s, ResEntry *e)
 {
 	Oid			relid = ehr_relid("sharing");
 	Oid			idxid = get_relname_relid("sharing_pkey", get_namespace_oid("ehr", false));
-	AttrNumber	a_res = attnum_of(relid, "resident"),
-				a_cat = attnum_of(relid, "category"),
+	AttrNumber	a_cat = attnum_of(relid, "category"),
 				a_open = attnum_of(relid, "open");
 	Relation	rel,
 				idx;
-	uint32		i;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
 
 	rel = table_open(relid, AccessShareLock);
 	idx = index_open(idxid, AccessShareLock);
-	for (i = 0; i <= s->mask; i++)
+	eq_key(&key, idx, 1, attnum_of(relid, "resident"), ResidentIdGetDatum(e->resident));
+	scan = systable_beginscan_ordered(rel, idx, read_snapshot(), 1, &key);
+	while ((tup = systable_getnext_ordered(scan, ForwardScanDirection)) != NULL)
 	{
-		ResEntry   *e = &s->entries[i];
-		SysScanDesc scan;
-		ScanKeyData key;
-		HeapTuple	tup;
+		bool		isnull;
+		Datum		d = heap_getattr(tup, a_open, RelationGetDescr(rel), &isnull);
+		Oid			cat;
+		int			j;
 
-		if (!e->used || e->granted == 0)
+		if (isnull || DatumGetBool(d))
 			continue;
-		eq_key(&key, idx, 1, a_res, ResidentIdGetDatum(e->resident));
-		scan = systable_beginscan(rel, idxid, true, read_snapshot(), 1, &key);
-		while ((tup = systable_getnext(scan)) != NULL)
-		{
-			bool		isnull;
-			Datum		d = heap_getattr(tup, a_open, RelationGetDescr(rel), &isnull);
-			Oid			cat;
-			int			j;
-
-			if (isnull || DatumGetBool(d))
-				continue;
-			cat = DatumGetObjectId(heap_getattr(tup, a_cat, RelationGetDescr(rel), &isnull));
-			for (j = 0; j < EHR_N_CATEGORIES; j++)
-				if (cat == s->cat_oids[j])
-					e->closed |= 1 << j;
-		}
-		systable_endscan(scan);
+		cat = DatumGetObjectId(heap_getattr(tup, a_cat, RelationGetDescr(rel), &isnull));
+		for (j = 0; j < EHR_N_CATEGORIES; j++)
+			if (cat == s->cat_oids[j])
+				e->closed |= 1 << j;
 	}
+	systable_endscan_ordered(scan);
 	index_close(idx, AccessShareLock);
 	table_close(rel, AccessShareLock);
+	e->switches_loaded = true;
 }
 
 static AccessState *
@@ -671,8 +668,6 @@ access_state(FunctionCallInfo fcinfo)
 	if (s->actor.kind == EHR_ACTOR_PRACTITIONER)
 	{
 		load_grants(s);
-		if (s->count > 0)
-			load_switches(s);
 	}
 	fcinfo->flinfo->fn_extra = s;
 	return s;
@@ -725,7 +720,11 @@ ehr_can_access(PG_FUNCTION_ARGS)
 				ehr_audit_note_read(&s->actor, r, 1 << ci, origin, e->break_glass, true);
 				PG_RETURN_BOOL(true);
 			}
-			if ((e->granted & ~e->closed) & (1 << ci))
+			if (!(e->granted & (1 << ci)))
+				PG_RETURN_BOOL(false);
+			if (!e->switches_loaded)
+				load_switches(s, e);
+			if (!(e->closed & (1 << ci)))
 			{
 				ehr_audit_note_read(&s->actor, r, 1 << ci, origin, e->grant_for[ci], false);
 				PG_RETURN_BOOL(true);
