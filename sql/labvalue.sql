@@ -92,9 +92,11 @@ SELECT ehr.labvalue_hash('5.6 mmol/L') = ehr.labvalue_hash('5.6mmol/L') AS same_
 CREATE TEMP TABLE lv_bin (v ehr.labvalue);
 INSERT INTO lv_bin VALUES ('5.60 mmol/L'), ('<0.01 ng/mL'), ('>=90 mL/min/{1.73_m2}'), ('7.40'),
     ('1.5e3 /uL'), ('-2.3 mmol/L'), ('6.5 10*9/L'), ('12 m[iU]/mL'), ('0.000000000000000001 g');
-COPY lv_bin TO '/tmp/ehr_labvalue_regress.bin' (FORMAT binary);
+-- a /tmp file named for this cluster's port: concurrent test runs do not collide
+SELECT '/tmp/ehr_labvalue_' || current_setting('port') || '.bin' AS binfile \gset
+COPY lv_bin TO :'binfile' (FORMAT binary);
 CREATE TEMP TABLE lv_bin2 (v ehr.labvalue);
-COPY lv_bin2 FROM '/tmp/ehr_labvalue_regress.bin' (FORMAT binary);
+COPY lv_bin2 FROM :'binfile' (FORMAT binary);
 SELECT v FROM lv_bin2;
 SELECT (SELECT count(*) FROM lv_bin) AS sent,
        (SELECT count(*) FROM lv_bin a JOIN lv_bin2 b ON a.v = b.v) AS received_equal;
@@ -106,9 +108,9 @@ CREATE TEMP TABLE lv_recv (v ehr.labvalue);
 CREATE FUNCTION pg_temp.recv_labvalue(wire bytea) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE r text; st text; msg text; det text;
 BEGIN
-    EXECUTE format('COPY (SELECT %L::bytea) TO %L (FORMAT binary)', wire, '/tmp/ehr_labvalue_crafted.bin');
+    EXECUTE format('COPY (SELECT %L::bytea) TO %L (FORMAT binary)', wire, '/tmp/ehr_labvalue_crafted_' || current_setting('port') || '.bin');
     TRUNCATE lv_recv;
-    EXECUTE format('COPY lv_recv FROM %L (FORMAT binary)', '/tmp/ehr_labvalue_crafted.bin');
+    EXECUTE format('COPY lv_recv FROM %L (FORMAT binary)', '/tmp/ehr_labvalue_crafted_' || current_setting('port') || '.bin');
     SELECT v::text INTO r FROM lv_recv;
     RETURN r;
 EXCEPTION WHEN OTHERS THEN

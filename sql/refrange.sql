@@ -51,9 +51,11 @@ RESET enable_seqscan;
 CREATE TEMP TABLE rr_bin (r ehr.refrange);
 INSERT INTO rr_bin VALUES ('[3.9,6.1] mmol/L'), ('(0,5.2) mmol/L'), ('[0,5.2) mmol/L'), ('<5.2 mmol/L'),
     ('<=5.2 mmol/L'), ('>=90 mL/min/{1.73_m2}'), ('>90 mL/min'), ('[7.35,7.45]'), ('[-3,3] mmol/L');
-COPY rr_bin TO '/tmp/ehr_refrange_regress.bin' (FORMAT binary);
+-- a /tmp file named for this cluster's port: concurrent test runs do not collide
+SELECT '/tmp/ehr_refrange_' || current_setting('port') || '.bin' AS binfile \gset
+COPY rr_bin TO :'binfile' (FORMAT binary);
 CREATE TEMP TABLE rr_bin2 (r ehr.refrange);
-COPY rr_bin2 FROM '/tmp/ehr_refrange_regress.bin' (FORMAT binary);
+COPY rr_bin2 FROM :'binfile' (FORMAT binary);
 SELECT r FROM rr_bin2;
 SELECT (SELECT count(*) FROM rr_bin) AS sent,
        (SELECT count(*) FROM rr_bin a JOIN rr_bin2 b ON a.r = b.r) AS received_equal;
@@ -140,9 +142,9 @@ CREATE TEMP TABLE rr_recv (r ehr.refrange);
 CREATE FUNCTION pg_temp.recv_refrange(wire bytea) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE res text; st text; msg text; det text;
 BEGIN
-    EXECUTE format('COPY (SELECT %L::bytea) TO %L (FORMAT binary)', wire, '/tmp/ehr_refrange_crafted.bin');
+    EXECUTE format('COPY (SELECT %L::bytea) TO %L (FORMAT binary)', wire, '/tmp/ehr_refrange_crafted_' || current_setting('port') || '.bin');
     TRUNCATE rr_recv;
-    EXECUTE format('COPY rr_recv FROM %L (FORMAT binary)', '/tmp/ehr_refrange_crafted.bin');
+    EXECUTE format('COPY rr_recv FROM %L (FORMAT binary)', '/tmp/ehr_refrange_crafted_' || current_setting('port') || '.bin');
     SELECT rr_recv.r::text INTO res FROM rr_recv;
     RETURN res;
 EXCEPTION WHEN OTHERS THEN

@@ -369,11 +369,11 @@ skip_blanks(const char *s, int *pos)
 
 /* Parse the unit that ends the text; false with *detail when invalid. */
 static bool
-parse_trailing_unit(const char *s, int pos, EhrUnit *unit, char **detail)
+parse_trailing_unit(EhrUnitCache *cache, const char *s, int pos, EhrUnit *unit, char **detail)
 {
 	char	   *d = NULL;
 
-	if (!ehr_unit_parse(s + pos, strlen(s + pos), unit, &d))
+	if (!ehr_unit_parse_cached(cache, s + pos, unit, &d))
 	{
 		char	   *u;
 		int			len;
@@ -403,7 +403,7 @@ bad_input(const char *type, const char *str, const char *detail)
 /* ---- ehr.labvalue I/O ---- */
 
 static LabValue *
-labvalue_parse(const char *str)
+labvalue_parse(EhrUnitCache *cache, const char *str)
 {
 	int			pos = 0;
 	EhrComparator cmp;
@@ -419,7 +419,7 @@ labvalue_parse(const char *str)
 		bad_input("labvalue", str, "A lab value needs a number, optionally preceded by <, <=, > or >= and followed by a unit.");
 	if (!parse_decimal(str, &pos, &d, &detail))
 		bad_input("labvalue", str, detail);
-	if (!parse_trailing_unit(str, pos, &unit, &udetail))
+	if (!parse_trailing_unit(cache, str, pos, &unit, &udetail))
 		bad_input("labvalue", str, udetail);
 	return make_labvalue(cmp, &d, unit.canonical);
 }
@@ -441,7 +441,8 @@ PG_FUNCTION_INFO_V1(labvalue_in);
 Datum
 labvalue_in(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_LABVALUE_P(labvalue_parse(PG_GETARG_CSTRING(0)));
+	/* COPY and bulk inserts repeat a few units: parsed units are cached per call site */
+	PG_RETURN_LABVALUE_P(labvalue_parse(ehr_unit_cache(fcinfo->flinfo), PG_GETARG_CSTRING(0)));
 }
 
 PG_FUNCTION_INFO_V1(labvalue_out);
@@ -572,7 +573,7 @@ is_range_dash(const char *s, int *pos)
 #define REFRANGE_SYNTAX "A reference range is written [low,high] or (low,high) (a parenthesis excludes its bound), low-high, or one bound after <, <=, > or >=, then the unit."
 
 static RefRange *
-refrange_parse(const char *str)
+refrange_parse(EhrUnitCache *cache, const char *str)
 {
 	int			pos = 0;
 	uint8		flags = 0;
@@ -646,7 +647,7 @@ refrange_parse(const char *str)
 			bad_input("refrange", str, detail);
 		flags = EHR_RR_HAS_LOW | EHR_RR_HAS_HIGH | EHR_RR_LOW_INC | EHR_RR_HIGH_INC;
 	}
-	if (!parse_trailing_unit(str, pos, &unit, &udetail))
+	if (!parse_trailing_unit(cache, str, pos, &unit, &udetail))
 		bad_input("refrange", str, udetail);
 	if ((detail = refrange_check(flags, &low, &high)) != NULL)
 		bad_input("refrange", str, detail);
@@ -688,7 +689,7 @@ PG_FUNCTION_INFO_V1(refrange_in);
 Datum
 refrange_in(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_REFRANGE_P(refrange_parse(PG_GETARG_CSTRING(0)));
+	PG_RETURN_REFRANGE_P(refrange_parse(ehr_unit_cache(fcinfo->flinfo), PG_GETARG_CSTRING(0)));
 }
 
 PG_FUNCTION_INFO_V1(refrange_out);
@@ -969,6 +970,8 @@ convert_text(EhrUnitCache *cache, const LabValue *v, const char *unit, double mo
 
 	if (!ehr_unit_parse_cached(cache, unit, &to, &detail))
 		ehr_unit_parse_or_error(unit, &to); /* raises, naming the unit */
+	/* the next lookup may evict the cache slot that holds this spelling */
+	to.canonical = pstrdup(to.canonical);
 	result = convert_to(cache, v, &to, molar_mass);
 	if (result)
 		return result;
