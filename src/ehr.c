@@ -35,7 +35,7 @@ _PG_init(void)
 
 	/* audit.c */
 
-	/* deid.c: SECURITY LABEL provider */
+	ehr_deid_init();			/* deid.c: SECURITY LABEL provider, ehr.date_shift_days */
 
 	/* recognition.c */
 

@@ -93,7 +93,11 @@ extern void org_code_to_cstring(const OrgCode *code, char *buf);
 
 
 /* ---- deid.c ---- */
-
+/* Registers ehr.date_shift_days and the SECURITY LABEL provider "ehr". */
+extern void ehr_deid_init(void);
+extern int	ehr_date_shift_days;
+/* deid_generalize.c: '40-44' / '90+' (raises 22023 on a bad width or dates) */
+extern text *ehr_age_band_text(int32 birth, int32 at, int32 width);
 
 /* ---- recognition.c ---- */
 

@@ -1,0 +1,77 @@
+/*-------------------------------------------------------------------------
+ *
+ * deid_keyed.c
+ *	  Keyed de-identification: ehr.pseudonym and ehr.shift_date.
+ *
+ * Both are HMAC-SM3 under a key of ehr.keyring. The key is read once per
+ * call site and query (ehr_keyring_cached, fn_extra) and never per row.
+ * EXECUTE on these functions is granted to the extension's owner and
+ * ehr_admin only: whoever can call them can compute the pseudonym of a
+ * known person and look for it in a dataset.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "ehr.h"
+
+#include "datatype/timestamp.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/timestamp.h"
+
+#define PSEUDONYM_BYTES	16
+/* 128 bits in base32, 5 bits a character, no padding */
+#define PSEUDONYM_CHARS	26
+
+/* RFC 4648 base32 alphabet, lower-case; writes ceil(8n/5) chars and a NUL. */
+static void
+base32_lower(const uint8 *in, int n, char *out)
+{
+	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
+	uint32		buf = 0;
+	int			bits = 0;
+	int			i;
+	int			o = 0;
+
+	for (i = 0; i < n; i++)
+	{
+		buf = (buf << 8) | in[i];
+		bits += 8;
+		while (bits >= 5)
+		{
+			out[o++] = alphabet[(buf >> (bits - 5)) & 31];
+			bits -= 5;
+		}
+	}
+	if (bits > 0)
+		out[o++] = alphabet[(buf << (5 - bits)) & 31];
+	out[o] = '\0';
+}
+
+PG_FUNCTION_INFO_V1(ehr_pseudonym);
+
+/*
+ * ehr.pseudonym(value text, domain text DEFAULT 'default'): the first 16
+ * bytes of HMAC-SM3(key "pseudonym", domain || 0x00 || value) in base32.
+ * Text holds no NUL byte, so the separator keeps (domain, value) pairs apart.
+ */
+Datum
+ehr_pseudonym(PG_FUNCTION_ARGS)
+{
+	text	   *value = PG_GETARG_TEXT_PP(0);
+	text	   *domain = PG_GETARG_TEXT_PP(1);
+	const EhrKey *key = ehr_keyring_cached(fcinfo->flinfo, "pseudonym");
+	int			vlen = VARSIZE_ANY_EXHDR(value);
+	int			dlen = VARSIZE_ANY_EXHDR(domain);
+	uint8	   *msg = palloc(dlen + 1 + vlen);
+	uint8		mac[EHR_SM3_LEN];
+	char		out[PSEUDONYM_CHARS + 1];
+
+	memcpy(msg, VARDATA_ANY(domain), dlen);
+	msg[dlen] = 0;
+	memcpy(msg + dlen + 1, VARDATA_ANY(value), vlen);
+	ehr_hmac_sm3(key->bytes, key->len, msg, dlen + 1 + vlen, mac);
+	base32_lower(mac, PSEUDONYM_BYTES, out);
+	ehr_wipe(mac, sizeof(mac));
+	pfree(msg);
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(out, PSEUDONYM_CHARS));
+}
