@@ -55,7 +55,11 @@ extern void ehr_keyring_get(const char *name, EhrKey *key);
 extern const EhrKey *ehr_keyring_cached(FmgrInfo *flinfo, const char *name);
 
 /* ---- resident_id.c ---- */
-/* A resident_id is its 18 characters packed into an int64 (see resident_id.c). */
+/*
+ * A resident_id is its 17 significant digits as an int64 (below 10^17); the
+ * check character is a function of them and is recomputed on output. Integer
+ * order is the order of the canonical text. See resident_id.c.
+ */
 typedef int64 ResidentId;
 #define DatumGetResidentId(X)	((ResidentId) DatumGetInt64(X))
 #define ResidentIdGetDatum(X)	Int64GetDatum(X)
