@@ -128,17 +128,27 @@ deid_parse_label(const char *label, Oid typid)
 	char	   *copy = pstrdup(label);
 	char	   *p = copy;
 	char	   *value_class = NULL;
+	char	   *value_written = NULL;
 	char	   *derived_region = NULL;
 	bool		derived_age = false;
 	bool		derived_sex = false;
-	bool		any = false;
 	List	   *seen = NIL;
 	List	   *result = NIL;
+	const char *q;
+
+	for (q = label; *q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'; q++)
+		;
+	if (*q == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("empty de-identification label"),
+				 errdetail("A label is a comma-separated list of classes, such as 'keep' or 'pseudonymize,age_band'.")));
 
 	for (;;)
 	{
 		char	   *comma = strchr(p, ',');
 		char	   *cls;
+		char	   *written;
 		char	   *end;
 		bool		is_value = true;
 		ListCell   *lc;
@@ -152,6 +162,7 @@ deid_parse_label(const char *label, Oid typid)
 		while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
 			*--end = '\0';
 		cls = p;
+		written = cls;
 
 		if (*cls == '\0')
 			ereport(ERROR,
@@ -166,7 +177,6 @@ deid_parse_label(const char *label, Oid typid)
 						 errmsg("de-identification class \"%s\" is listed twice in label \"%s\"", cls, label),
 						 errdetail("Each class may appear once in a label.")));
 		seen = lappend(seen, cls);
-		any = true;
 
 		if (strcmp(cls, "withhold") == 0 || strcmp(cls, "keep") == 0)
 			 /* any type */ ;
@@ -244,21 +254,16 @@ deid_parse_label(const char *label, Oid typid)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("de-identification classes \"%s\" and \"%s\" conflict",
-								value_class, cls),
+								value_written, written),
 						 errdetail("A column has one class that decides its own value; only age_band, sex and region on an ehr.resident_id column add columns beside it.")));
 			value_class = cls;
+			value_written = written;
 		}
 
 		if (!comma)
 			break;
 		p = comma + 1;
 	}
-
-	if (!any)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("empty de-identification label"),
-				 errdetail("A label is a comma-separated list of classes, such as 'keep' or 'pseudonymize,age_band'.")));
 
 	result = lappend(result, value_class ? value_class : "withhold");
 	if (derived_age)

@@ -119,3 +119,22 @@ ehr_generalize_region(PG_FUNCTION_ARGS)
 	memcpy(out, c, Min(keep, len));
 	PG_RETURN_TEXT_P(cstring_to_text(out));
 }
+
+PG_FUNCTION_INFO_V1(ehr_age_band_resident);
+
+/* ehr.age_band(ehr.resident_id, at date, width int DEFAULT 5): from the encoded birth date. */
+Datum
+ehr_age_band_resident(PG_FUNCTION_ARGS)
+{
+	char		buf[RESIDENT_ID_LEN + 1];
+	int			y, m, d;
+	DateADT		birth;
+
+	resident_id_to_cstring(PG_GETARG_RESIDENT_ID(0), buf);
+	/* digits 7-14 are YYYYMMDD; the type has already checked they are a real date */
+	y = (buf[6] - '0') * 1000 + (buf[7] - '0') * 100 + (buf[8] - '0') * 10 + (buf[9] - '0');
+	m = (buf[10] - '0') * 10 + (buf[11] - '0');
+	d = (buf[12] - '0') * 10 + (buf[13] - '0');
+	birth = date2j(y, m, d) - POSTGRES_EPOCH_JDATE;
+	PG_RETURN_TEXT_P(ehr_age_band_text(birth, PG_GETARG_DATEADT(1), PG_GETARG_INT32(2)));
+}

@@ -75,3 +75,70 @@ ehr_pseudonym(PG_FUNCTION_ARGS)
 	pfree(msg);
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(out, PSEUDONYM_CHARS));
 }
+
+/*
+ * The resident's offset in days: the first 4 bytes of HMAC-SM3(key
+ * "date_shift", canonical 18-character id) as a big-endian unsigned integer,
+ * mod (2N + 1), minus N.
+ */
+static int32
+resident_shift_days(FunctionCallInfo fcinfo, ResidentId id)
+{
+	const EhrKey *key = ehr_keyring_cached(fcinfo->flinfo, "date_shift");
+	int32		n = ehr_date_shift_days;
+	char		buf[RESIDENT_ID_LEN + 1];
+	uint8		mac[EHR_SM3_LEN];
+	uint32		v;
+
+	resident_id_to_cstring(id, buf);
+	ehr_hmac_sm3(key->bytes, key->len, (const uint8 *) buf, RESIDENT_ID_LEN, mac);
+	v = ((uint32) mac[0] << 24) | ((uint32) mac[1] << 16) | ((uint32) mac[2] << 8) | mac[3];
+	ehr_wipe(mac, sizeof(mac));
+	return (int32) (v % (uint32) (2 * n + 1)) - n;
+}
+
+PG_FUNCTION_INFO_V1(ehr_shift_date);
+
+/* ehr.shift_date(date, ehr.resident_id); infinite dates stay infinite. */
+Datum
+ehr_shift_date(PG_FUNCTION_ARGS)
+{
+	DateADT		d = PG_GETARG_DATEADT(0);
+	int32		shift = resident_shift_days(fcinfo, PG_GETARG_RESIDENT_ID(1));
+	int64		r;
+
+	if (DATE_NOT_FINITE(d))
+		PG_RETURN_DATEADT(d);
+	r = (int64) d + shift;
+	if (!IS_VALID_DATE(r))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("date out of range after shifting"),
+				 errdetail("Shifted dates must stay within the range of type date.")));
+	PG_RETURN_DATEADT((DateADT) r);
+}
+
+PG_FUNCTION_INFO_V1(ehr_shift_timestamp);
+
+/*
+ * ehr.shift_date(timestamptz | timestamp, ehr.resident_id): moved by the
+ * same number of days as the resident's dates, counted as 24-hour days so
+ * the result does not depend on the session's time zone.
+ */
+Datum
+ehr_shift_timestamp(PG_FUNCTION_ARGS)
+{
+	Timestamp	t = PG_GETARG_TIMESTAMP(0);
+	int32		shift = resident_shift_days(fcinfo, PG_GETARG_RESIDENT_ID(1));
+	Timestamp	r;
+
+	if (TIMESTAMP_NOT_FINITE(t))
+		PG_RETURN_TIMESTAMP(t);
+	r = t + (int64) shift * USECS_PER_DAY;
+	if (!IS_VALID_TIMESTAMP(r))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range after shifting"),
+				 errdetail("Shifted timestamps must stay within the range of type timestamp.")));
+	PG_RETURN_TIMESTAMP(r);
+}

@@ -98,7 +98,7 @@ ehr_mask(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("fill must not be empty"),
-				 errdetail("Each masked character is replaced by the fill text, so an empty fill would hide how long the value is only by accident.")));
+				 errdetail("Each masked character is replaced by the fill text; an empty fill would drop characters instead of masking them.")));
 
 	PG_RETURN_TEXT_P(mask_chars(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value),
 								keep_left, keep_right,
@@ -399,4 +399,17 @@ ehr_mask_phone(PG_FUNCTION_ARGS)
 		p += l;
 	}
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(out.data, out.len));
+}
+
+PG_FUNCTION_INFO_V1(ehr_mask_id);
+
+/* ehr.mask_id(ehr.resident_id): 110***********002X (first 3 and last 4 kept). */
+Datum
+ehr_mask_id(PG_FUNCTION_ARGS)
+{
+	char		buf[RESIDENT_ID_LEN + 1];
+
+	resident_id_to_cstring(PG_GETARG_RESIDENT_ID(0), buf);
+	memset(buf + 3, '*', RESIDENT_ID_LEN - 7);
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf, RESIDENT_ID_LEN));
 }

@@ -30,6 +30,18 @@ CREATE FUNCTION ehr.age_band(birth date, at date, width integer DEFAULT 5) RETUR
 COMMENT ON FUNCTION ehr.age_band(date, date, integer) IS
     'Age at "at" in bands of width years (1..50): ''40-44''; 90 and over top-coded as ''90+''';
 
+CREATE FUNCTION ehr.age_band(resident ehr.resident_id, at date, width integer DEFAULT 5) RETURNS text
+    AS 'MODULE_PATHNAME', 'ehr_age_band_resident'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ehr.age_band(ehr.resident_id, date, integer) IS
+    'Age band of the birth date encoded in a resident ID';
+
+CREATE FUNCTION ehr.mask_id(id ehr.resident_id) RETURNS text
+    AS 'MODULE_PATHNAME', 'ehr_mask_id'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ehr.mask_id(ehr.resident_id) IS
+    'Resident ID with its first 3 and last 4 characters kept: 110***********002X';
+
 CREATE FUNCTION ehr.generalize_region(code text, level text) RETURNS text
     AS 'MODULE_PATHNAME', 'ehr_generalize_region'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -54,6 +66,31 @@ REVOKE ALL ON FUNCTION ehr.pseudonym(text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ehr.pseudonym(text, text) TO ehr_admin;
 COMMENT ON FUNCTION ehr.pseudonym(text, text) IS
     'Keyed pseudonym: base32 of the first 16 bytes of HMAC-SM3(key pseudonym, domain || 0x00 || value) (owner and ehr_admin)';
+
+-- The offset depends on ehr.date_shift_days (a GUC) and the key: STABLE.
+CREATE FUNCTION ehr.shift_date(value date, resident ehr.resident_id) RETURNS date
+    AS 'MODULE_PATHNAME', 'ehr_shift_date'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+REVOKE ALL ON FUNCTION ehr.shift_date(date, ehr.resident_id) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ehr.shift_date(date, ehr.resident_id) TO ehr_admin;
+COMMENT ON FUNCTION ehr.shift_date(date, ehr.resident_id) IS
+    'Date moved by the resident''s keyed offset in [-ehr.date_shift_days, +ehr.date_shift_days] days (owner and ehr_admin)';
+
+CREATE FUNCTION ehr.shift_date(value timestamptz, resident ehr.resident_id) RETURNS timestamptz
+    AS 'MODULE_PATHNAME', 'ehr_shift_timestamp'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+REVOKE ALL ON FUNCTION ehr.shift_date(timestamptz, ehr.resident_id) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ehr.shift_date(timestamptz, ehr.resident_id) TO ehr_admin;
+COMMENT ON FUNCTION ehr.shift_date(timestamptz, ehr.resident_id) IS
+    'Timestamp moved by the resident''s keyed offset, in 24-hour days (owner and ehr_admin)';
+
+CREATE FUNCTION ehr.shift_date(value timestamp, resident ehr.resident_id) RETURNS timestamp
+    AS 'MODULE_PATHNAME', 'ehr_shift_timestamp'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+REVOKE ALL ON FUNCTION ehr.shift_date(timestamp, ehr.resident_id) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ehr.shift_date(timestamp, ehr.resident_id) TO ehr_admin;
+COMMENT ON FUNCTION ehr.shift_date(timestamp, ehr.resident_id) IS
+    'Timestamp without time zone moved by the resident''s keyed offset (owner and ehr_admin)';
 
 -- ---------------------------------------------------------------------------
 -- The datasets.
@@ -462,6 +499,10 @@ BEGIN
            AND c.relnamespace OPERATOR(pg_catalog.<>) 'ehr_deid'::pg_catalog.regnamespace
          ORDER BY 1
     LOOP
+        IF NOT EXISTS (SELECT 1 FROM ehr.deid_columns(src) p WHERE p.dataset_column IS NOT NULL) THEN
+            RAISE NOTICE 'skipping %: every column is withheld', src;
+            CONTINUE;
+        END IF;
         RETURN NEXT ehr.deidentify(src, k,
                                    coalesce((SELECT d.live FROM ehr.deid_dataset d
                                               WHERE d.source OPERATOR(pg_catalog.=) src), false));
@@ -471,7 +512,7 @@ $deidentify_all$;
 REVOKE ALL ON FUNCTION ehr.deidentify_all(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ehr.deidentify_all(integer) TO ehr_admin;
 COMMENT ON FUNCTION ehr.deidentify_all(integer) IS
-    'ehr.deidentify() every relation that has ehr labels, with the same k (ehr_admin)';
+    'ehr.deidentify() every relation that has ehr labels (skipping those whose every column is withheld), with the same k (ehr_admin)';
 
 -- Runs as the caller: it reads only what the caller may read.
 CREATE FUNCTION ehr.k_anonymity(rel regclass, cols text[]) RETURNS bigint
