@@ -307,6 +307,14 @@ SELECT ehr.deidentify('"deid ""x""; DROP TABLE deid_t; --名"', 1);
 SELECT * FROM ehr_deid."deid ""x""; DROP TABLE deid_t; --名";
 SELECT to_regclass('deid_t') IS NOT NULL AS deid_t_still_there;
 
+-- ==== the extension labels its own tables at install
+SELECT c.relname, a.attname, l.label
+  FROM pg_seclabel l JOIN pg_class c ON c.oid = l.objoid
+  JOIN pg_attribute a ON a.attrelid = l.objoid AND a.attnum = l.objsubid
+ WHERE l.provider = 'ehr' AND c.relnamespace = 'ehr'::regnamespace
+ ORDER BY c.relname, a.attnum;
+SELECT source_column, class, dataset_column, quasi_identifier FROM ehr.deid_report('ehr.resident');
+
 -- ==== deidentify_all: every labelled relation (those that cannot be built are dropped first)
 DROP TABLE deid_other.deid_t, deid_noid, deid_dup;
 SELECT ehr.deidentify_all(0) ORDER BY 1;
@@ -317,6 +325,9 @@ DROP TABLE deid_ids;
 DROP TABLE "deid ""x""; DROP TABLE deid_t; --名", deid_t, deid_live, deid_nolabel CASCADE;
 DROP SCHEMA deid_other;
 DROP SEQUENCE deid_seq;
+DROP MATERIALIZED VIEW ehr_deid.institution, ehr_deid.resident, ehr_deid.encounter,
+     ehr_deid.lab_report, ehr_deid.lab_result, ehr_deid.document;
 DELETE FROM ehr.deid_dataset;
+SELECT count(*) AS datasets_left FROM pg_class WHERE relnamespace = 'ehr_deid'::regnamespace;
 SELECT ehr.rotate_key('pseudonym'), ehr.rotate_key('date_shift');
 DROP EXTENSION pgcrypto;

@@ -51,6 +51,8 @@ COMMENT ON FUNCTION ehr.generalize_region(text, text) IS
 CREATE FUNCTION ehr.deid_classes(label text, coltype regtype) RETURNS text[]
     AS 'MODULE_PATHNAME', 'ehr_deid_classes'
     LANGUAGE C STABLE STRICT PARALLEL SAFE;
+REVOKE ALL ON FUNCTION ehr.deid_classes(text, regtype) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ehr.deid_classes(text, regtype) TO ehr_analyst, ehr_admin;
 COMMENT ON FUNCTION ehr.deid_classes(text, regtype) IS
     'Check an ehr security label against a column type; the classes in canonical form, value class first';
 
@@ -141,6 +143,8 @@ AS $$
               att.attnum
      LIMIT 1
 $$;
+REVOKE ALL ON FUNCTION ehr.deid_subject(regclass) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ehr.deid_subject(regclass) TO ehr_analyst, ehr_admin;
 COMMENT ON FUNCTION ehr.deid_subject(regclass) IS
     'The row''s subject of a labelled relation: its first resident_id column labelled pseudonymize, else its first resident_id column';
 
@@ -255,6 +259,8 @@ BEGIN
     END LOOP;
 END
 $deid_columns$;
+REVOKE ALL ON FUNCTION ehr.deid_columns(regclass) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ehr.deid_columns(regclass) TO ehr_analyst, ehr_admin;
 COMMENT ON FUNCTION ehr.deid_columns(regclass) IS
     'What ehr.deidentify() makes of each column of a labelled relation: class, dataset column, SQL expression';
 
@@ -549,6 +555,8 @@ BEGIN
     RETURN result;
 END
 $k_anonymity$;
+REVOKE ALL ON FUNCTION ehr.k_anonymity(regclass, text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ehr.k_anonymity(regclass, text[]) TO ehr_analyst, ehr_admin;
 COMMENT ON FUNCTION ehr.k_anonymity(regclass, text[]) IS
     'Size of the smallest class of rows sharing the values of cols (NULL when rel has no rows)';
 
@@ -597,5 +605,65 @@ BEGIN
           FROM ehr.deid_columns(source) p;
 END
 $deid_report$;
+REVOKE ALL ON FUNCTION ehr.deid_report(regclass) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ehr.deid_report(regclass) TO ehr_analyst, ehr_admin;
 COMMENT ON FUNCTION ehr.deid_report(regclass) IS
     'Each column of a labelled relation (or of its dataset): label, class, dataset column, whether k applies to it, and the k the dataset reaches';
+
+-- ---------------------------------------------------------------------------
+-- The extension's own tables, labelled (what ehr.deidentify_all() publishes).
+-- Direct identifiers (names, phones, addresses, free text, record numbers) are
+-- withheld; residents and institutions become pseudonyms that join across
+-- datasets; clinical times move by each resident's keyed offset; lab values
+-- are kept. Catalogues (ehr.lab_item, ehr.region) are readable as they are.
+-- ---------------------------------------------------------------------------
+SECURITY LABEL FOR ehr ON COLUMN ehr.institution.org IS 'pseudonymize';
+SECURITY LABEL FOR ehr ON COLUMN ehr.institution.name IS 'withhold';
+SECURITY LABEL FOR ehr ON COLUMN ehr.institution.level IS 'keep';
+SECURITY LABEL FOR ehr ON COLUMN ehr.institution.region IS 'region:city';
+
+SECURITY LABEL FOR ehr ON COLUMN ehr.resident.id IS 'pseudonymize,age_band,sex,region:city';
+SECURITY LABEL FOR ehr ON COLUMN ehr.resident.name IS 'withhold';
+SECURITY LABEL FOR ehr ON COLUMN ehr.resident.phone IS 'withhold';
+SECURITY LABEL FOR ehr ON COLUMN ehr.resident.address_region IS 'region:city';
+SECURITY LABEL FOR ehr ON COLUMN ehr.resident.address IS 'withhold';
+SECURITY LABEL FOR ehr ON COLUMN ehr.resident.institution IS 'pseudonymize';
+SECURITY LABEL FOR ehr ON COLUMN ehr.resident.created_at IS 'shift_date';
+
+SECURITY LABEL FOR ehr ON COLUMN ehr.encounter.id IS 'withhold';
+SECURITY LABEL FOR ehr ON COLUMN ehr.encounter.resident IS 'pseudonymize';
+SECURITY LABEL FOR ehr ON COLUMN ehr.encounter.institution IS 'pseudonymize';
+SECURITY LABEL FOR ehr ON COLUMN ehr.encounter.practitioner IS 'withhold';
+SECURITY LABEL FOR ehr ON COLUMN ehr.encounter.kind IS 'keep';
+SECURITY LABEL FOR ehr ON COLUMN ehr.encounter.started_at IS 'shift_date';
+SECURITY LABEL FOR ehr ON COLUMN ehr.encounter.ended_at IS 'shift_date';
+
+SECURITY LABEL FOR ehr ON COLUMN ehr.lab_report.id IS 'withhold';
+SECURITY LABEL FOR ehr ON COLUMN ehr.lab_report.resident IS 'pseudonymize';
+SECURITY LABEL FOR ehr ON COLUMN ehr.lab_report.institution IS 'pseudonymize';
+SECURITY LABEL FOR ehr ON COLUMN ehr.lab_report.encounter IS 'withhold';
+SECURITY LABEL FOR ehr ON COLUMN ehr.lab_report.category IS 'keep';
+SECURITY LABEL FOR ehr ON COLUMN ehr.lab_report.collected_at IS 'shift_date';
+SECURITY LABEL FOR ehr ON COLUMN ehr.lab_report.reported_at IS 'shift_date';
+SECURITY LABEL FOR ehr ON COLUMN ehr.lab_report.status IS 'keep';
+
+SECURITY LABEL FOR ehr ON COLUMN ehr.lab_result.id IS 'withhold';
+SECURITY LABEL FOR ehr ON COLUMN ehr.lab_result.report IS 'withhold';
+SECURITY LABEL FOR ehr ON COLUMN ehr.lab_result.resident IS 'pseudonymize';
+SECURITY LABEL FOR ehr ON COLUMN ehr.lab_result.institution IS 'pseudonymize';
+SECURITY LABEL FOR ehr ON COLUMN ehr.lab_result.category IS 'keep';
+SECURITY LABEL FOR ehr ON COLUMN ehr.lab_result.item IS 'keep';
+SECURITY LABEL FOR ehr ON COLUMN ehr.lab_result.value IS 'keep';
+SECURITY LABEL FOR ehr ON COLUMN ehr.lab_result.value_text IS 'keep';
+SECURITY LABEL FOR ehr ON COLUMN ehr.lab_result.refrange IS 'keep';
+SECURITY LABEL FOR ehr ON COLUMN ehr.lab_result.collected_at IS 'shift_date';
+
+SECURITY LABEL FOR ehr ON COLUMN ehr.document.id IS 'withhold';
+SECURITY LABEL FOR ehr ON COLUMN ehr.document.resident IS 'pseudonymize';
+SECURITY LABEL FOR ehr ON COLUMN ehr.document.institution IS 'pseudonymize';
+SECURITY LABEL FOR ehr ON COLUMN ehr.document.category IS 'keep';
+SECURITY LABEL FOR ehr ON COLUMN ehr.document.encounter IS 'withhold';
+SECURITY LABEL FOR ehr ON COLUMN ehr.document.author IS 'withhold';
+SECURITY LABEL FOR ehr ON COLUMN ehr.document.created_at IS 'shift_date';
+SECURITY LABEL FOR ehr ON COLUMN ehr.document.title IS 'withhold';
+SECURITY LABEL FOR ehr ON COLUMN ehr.document.body IS 'withhold';
