@@ -4,6 +4,7 @@
 -- output is exact; pseudonym and shift_date are also checked against an
 -- independent HMAC-SM3 (pgcrypto).
 SET client_min_messages = notice;
+\set SHOW_CONTEXT never
 SET datestyle = 'ISO, YMD';
 SET timezone = 'Asia/Shanghai';
 CREATE EXTENSION IF NOT EXISTS pgcrypto;
@@ -284,6 +285,18 @@ SELECT ehr.deidentify('deid_nolabel');
 SELECT ehr.deidentify('ehr_deid.deid_t');
 CREATE SEQUENCE deid_seq;
 SELECT ehr.deidentify('deid_seq');
+-- a view runs its owner's functions: only a superuser's view may be a source
+CREATE ROLE deid_view_owner;
+CREATE VIEW deid_v AS SELECT amount FROM deid_t;
+SECURITY LABEL FOR ehr ON COLUMN deid_v.amount IS 'keep';
+ALTER VIEW deid_v OWNER TO deid_view_owner;
+SELECT ehr.deidentify('deid_v');
+ALTER VIEW deid_v OWNER TO CURRENT_USER;
+SELECT ehr.deidentify('deid_v');
+SELECT count(*) FROM ehr_deid.deid_v;
+DROP VIEW deid_v CASCADE;
+DELETE FROM ehr.deid_dataset WHERE dataset = 'deid_v';
+DROP ROLE deid_view_owner;
 CREATE SCHEMA deid_other;
 CREATE TABLE deid_other.deid_t (a int);
 SECURITY LABEL FOR ehr ON COLUMN deid_other.deid_t.a IS 'keep';

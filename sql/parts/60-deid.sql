@@ -302,6 +302,18 @@ BEGIN
         RAISE EXCEPTION '% is not a table, view or foreign table', source
               USING ERRCODE = 'wrong_object_type';
     END IF;
+    -- The dataset's query runs as this function's owner. Reading a table runs no
+    -- code of its owner's; reading a view or foreign table can (a function in the
+    -- view, the owner's user mapping), so those must belong to a superuser.
+    IF relkind OPERATOR(pg_catalog.=) ANY (ARRAY['v', 'f']::"char"[])
+       AND NOT (SELECT r.rolsuper FROM pg_catalog.pg_class c
+                  JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) c.relowner
+                 WHERE c.oid OPERATOR(pg_catalog.=) source) THEN
+        RAISE EXCEPTION 'view or foreign table % is not owned by a superuser', source
+              USING ERRCODE = 'insufficient_privilege',
+                    DETAIL = 'A dataset is computed with the extension owner''s rights; a view or foreign table could run its owner''s code with them.',
+                    HINT = 'Build the dataset from the underlying tables, or have a superuser own the view.';
+    END IF;
     IF src_nsp OPERATOR(pg_catalog.=) 'ehr_deid' THEN
         RAISE EXCEPTION '% is already a de-identified dataset', source
               USING ERRCODE = 'invalid_parameter_value',
