@@ -31,6 +31,13 @@ extern void ehr_sm4_ecb(bool encrypt, const uint8 *key,
 extern void ehr_random_bytes(uint8 *buf, size_t len);
 extern bool ehr_const_time_equal(const void *a, const void *b, size_t len);
 extern void ehr_wipe(void *p, size_t len);
+/*
+ * HMAC-SM3 under one key for many messages: prepare once (per query, in
+ * fn_mcxt), then one call per message. Freed with the memory context.
+ */
+typedef struct EhrHmacSm3 EhrHmacSm3;
+extern EhrHmacSm3 *ehr_hmac_sm3_prepare(const uint8 *key, size_t keylen, MemoryContext mcxt);
+extern void ehr_hmac_sm3_compute(EhrHmacSm3 *h, const uint8 *data, size_t len, uint8 *out);
 
 /* ---- keyring.c: key material in ehr.keyring, read without SQL privileges ---- */
 /* Longest key the keyring holds (HMAC keys); SM4 keys are 16 bytes. */
