@@ -27,7 +27,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgcrypto;
 DROP MATERIALIZED VIEW IF EXISTS ehr_deid.bench_deid_res;
 DELETE FROM ehr.deid_dataset WHERE dataset = 'bench_deid_res';
-DROP TABLE IF EXISTS bench_deid_res, bench_deid_floor, bench_deid_sql;
+DROP TABLE IF EXISTS bench_deid_res, bench_deid_floor, bench_deid_sql, bench_deid_query;
 SELECT setseed(0.25);
 CREATE TABLE bench_deid_res AS
 SELECT (body || ehr.resident_id_check_char(body))::ehr.resident_id AS id,
@@ -84,6 +84,11 @@ echo
 echo "1. building the dataset (pseudonym, age band, sex, region, shifted date)"
 FLOOR_SQL="SET client_min_messages = warning; DROP TABLE IF EXISTS bench_deid_floor; CREATE TABLE bench_deid_floor AS SELECT id, seen_at FROM bench_deid_res"
 EHR_SQL="REFRESH MATERIALIZED VIEW ehr_deid.bench_deid_res"
+# the dataset's own query into a plain table: REFRESH minus swapping files and the unique index
+QUERY_SQL="SET client_min_messages = warning; DROP TABLE IF EXISTS bench_deid_query; CREATE TABLE bench_deid_query AS
+SELECT * FROM (SELECT ehr.pseudonym(s.id::text, 'resident') COLLATE \"C\" AS id, ehr.age_band(s.id, CURRENT_DATE) AS id_age_band,
+       ehr.sex(s.id) AS id_sex, ehr.generalize_region(ehr.region_code(s.id), 'city') AS id_region,
+       ehr.shift_date(s.seen_at, s.id) AS seen_at FROM public.bench_deid_res s) d"
 PGCRYPTO_SQL="SET client_min_messages = warning; DROP TABLE IF EXISTS bench_deid_sql; CREATE TABLE bench_deid_sql AS
 SELECT encode(substr(hmac(convert_to('resident', 'UTF8') || '\\x00'::bytea || convert_to(id::text, 'UTF8'), k.p, 'sm3'), 1, 16), 'hex') AS id,
        bench_sql_age_band(to_date(substr(id::text, 7, 8), 'YYYYMMDD')) AS id_age_band,
@@ -95,18 +100,20 @@ SELECT encode(substr(hmac(convert_to('resident', 'UTF8') || '\\x00'::bytea || co
        (SELECT (SELECT key FROM ehr.keyring WHERE name = 'pseudonym') AS p,
                (SELECT key FROM ehr.keyring WHERE name = 'date_shift') AS d) k"
 # interleaved rounds: the noise of a shared machine falls evenly on the three
-t_floor=(); t_ehr=(); t_sql=()
+t_floor=(); t_ehr=(); t_sql=(); t_query=()
 for r in $(seq "$RUNS"); do
     t_floor+=("$(timing_ms "$FLOOR_SQL")")
     t_ehr+=("$(timing_ms "$EHR_SQL")")
+    t_query+=("$(timing_ms "$QUERY_SQL")")
     t_sql+=("$(timing_ms "$PGCRYPTO_SQL")")
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-floor=$(median "${t_floor[@]}"); ehr=$(median "${t_ehr[@]}"); sql=$(median "${t_sql[@]}")
+floor=$(median "${t_floor[@]}"); ehr=$(median "${t_ehr[@]}"); sql=$(median "${t_sql[@]}"); query=$(median "${t_query[@]}")
 conc=$(RUNS=1 median_timing_ms "REFRESH MATERIALIZED VIEW CONCURRENTLY ehr_deid.bench_deid_res")
 printf '   CREATE TABLE AS raw columns (floor) %9.0f ms\n' "$floor"
 printf '   REFRESH ehr_deid dataset            %9.0f ms  %sx the floor (goal <= 2x)\n' "$ehr" "$(ratio "$ehr" "$floor")"
-printf '   pgcrypto hmac() + SQL               %9.0f ms  ehr is %sx faster (goal >= 3x)\n' "$sql" "$(ratio "$sql" "$ehr")"
+printf '   same query, CREATE TABLE AS         %9.0f ms  %sx the floor (no unique index to build)\n' "$query" "$(ratio "$query" "$floor")"
+printf '   pgcrypto hmac() + SQL, CREATE TABLE AS %6.0f ms  ehr is %sx faster than it (%sx with the index)\n' "$sql" "$(ratio "$sql" "$query")" "$(ratio "$sql" "$ehr")"
 printf '   REFRESH ... CONCURRENTLY (1 run)    %9.0f ms  %sx the plain refresh (diffs old and new rows)\n' "$conc" "$(ratio "$conc" "$ehr")"
 
 echo
@@ -144,5 +151,5 @@ q >/dev/null <<SQL
 SET client_min_messages = warning;
 DROP MATERIALIZED VIEW ehr_deid.bench_deid_res;
 DELETE FROM ehr.deid_dataset WHERE dataset = 'bench_deid_res';
-DROP TABLE bench_deid_res, bench_deid_floor, bench_deid_sql;
+DROP TABLE bench_deid_res, bench_deid_floor, bench_deid_sql, bench_deid_query;
 SQL

@@ -200,7 +200,9 @@ BEGIN
         ELSIF v OPERATOR(pg_catalog.=) 'keep' THEN
             expression := pg_catalog.format('s.%I', a.attname);
         ELSIF v OPERATOR(pg_catalog.~~) 'pseudonymize:%' THEN
-            expression := pg_catalog.format('ehr.pseudonym(s.%I::pg_catalog.text, %L)', a.attname,
+            -- COLLATE "C": pseudonyms are ASCII, and the unique index that makes the
+            -- dataset refreshable concurrently builds and compares them bytewise.
+            expression := pg_catalog.format('ehr.pseudonym(s.%I::pg_catalog.text, %L) COLLATE pg_catalog."C"', a.attname,
                                             pg_catalog.substr(v, 14));
             keyed := true;
         ELSIF v OPERATOR(pg_catalog.=) 'shift_date' THEN
