@@ -60,11 +60,11 @@ INSERT INTO ehr.lab_item (code, name, loinc, unit, molar_mass, price, scope) VAL
     ('HCY', '同型半胱氨酸', '13965-9', 'umol/L', 135.18, 40, 'alliance'),
     ('HBsAg', '乙肝表面抗原', '5196-1', NULL, NULL, 25, 'province');
 
--- Gansu (62): chemistry 30 days, HbA1c 60; Lanzhou (6201) keeps TG for 15 days only;
+-- Gansu (62): chemistry 30 days, HBA1C 60; Lanzhou (6201) keeps TG for 15 days only;
 -- nationally ('') potassium 3 days (Hubei's own 7 days wins there); HCY 30 days in Gansu.
 INSERT INTO ehr.lab_item_window (region_prefix, item, valid_for)
-SELECT '62', c, interval '30 days' FROM unnest(ARRAY['GLU', 'TC', 'TG', 'HDL-C', 'LDL-C', 'TP', 'ALB', 'TBIL', 'HCY', 'HBsAg']) AS c
-UNION ALL SELECT '62', 'HbA1c', interval '60 days'
+SELECT '62', c, interval '30 days' FROM unnest(ARRAY['GLU', 'TC', 'TG', 'HDLC', 'LDLC', 'TP', 'ALB', 'TBIL', 'HCY', 'HBsAg']) AS c
+UNION ALL SELECT '62', 'HBA1C', interval '60 days'
 UNION ALL SELECT '6201', 'TG', interval '15 days'
 UNION ALL SELECT '', 'K', interval '3 days';
 
@@ -72,7 +72,7 @@ UNION ALL SELECT '', 'K', interval '3 days';
 -- collection, for TP it ended the day before.
 INSERT INTO ehr.lab_qc (institution, item, valid, scope_region, mark)
 SELECT :'lx', c, daterange((:'t'::timestamptz - interval '1 year')::date, NULL), '62', '甘HR'
-  FROM unnest(ARRAY['GLU', 'TC', 'TG', 'HDL-C', 'LDL-C', 'TBIL', 'HbA1c', 'CRP', 'HBsAg']) AS c;
+  FROM unnest(ARRAY['GLU', 'TC', 'TG', 'HDLC', 'LDLC', 'TBIL', 'HBA1C', 'CRP', 'HBsAg']) AS c;
 INSERT INTO ehr.lab_qc VALUES
     (:'lx', 'ALB', daterange((:'t'::timestamptz - interval '20 days')::date + 1, NULL), '62', '甘HR'),
     (:'lx', 'TP', daterange((:'t'::timestamptz - interval '1 year')::date,
@@ -90,12 +90,12 @@ INSERT INTO ehr.lab_qc VALUES (:'lx', 'K', '[2020-01-01,)', 'Gansu', '甘HR');
 INSERT INTO ehr.alliance (name) VALUES ('兰大二院医联体');
 INSERT INTO ehr.alliance_member SELECT a.id, o FROM ehr.alliance a, unnest(ARRAY[:'lz2', :'ts']::ehr.org_code[]) AS o;
 
--- 兰大二院's local ranges: GLU as 礼县's, TC narrower, HDL-C by sex and age.
+-- 兰大二院's local ranges: GLU as 礼县's, TC narrower, HDLC by sex and age.
 INSERT INTO ehr.lab_refrange (institution, item, refrange, sex, ages) VALUES
     (:'lz2', 'GLU', '[3.9,6.1] mmol/L', NULL, NULL),
     (:'lz2', 'TC', '<5.2 mmol/L', NULL, NULL),
-    (:'lz2', 'HDL-C', '[1.16,1.42] mmol/L', 'male', '[18,)'),
-    (:'lz2', 'HDL-C', '[1.29,1.55] mmol/L', 'female', '[18,)');
+    (:'lz2', 'HDLC', '[1.16,1.42] mmol/L', 'male', '[18,)'),
+    (:'lz2', 'HDLC', '[1.29,1.55] mmol/L', 'female', '[18,)');
 
 -- One report with one result per call.
 CREATE FUNCTION pg_temp.result(org ehr.org_code, who ehr.resident_id, item text, v text, rr text,
@@ -112,12 +112,12 @@ $$;
 SELECT pg_temp.result(:'lx', :'xin', 'GLU', '7.8 mmol/L', '[3.9,6.1] mmol/L', :'t'::timestamptz - interval '20 days') AS r_glu \gset
 SELECT pg_temp.result(:'lx', :'xin', 'TC', '5.6 mmol/L', '[2.8,5.17] mmol/L', :'t'::timestamptz - interval '20 days') AS r_tc \gset
 SELECT pg_temp.result(:'lx', :'xin', 'TG', '2.1 mmol/L', '<1.7 mmol/L', :'t'::timestamptz - interval '20 days') AS r_tg \gset
-SELECT pg_temp.result(:'lx', :'xin', 'HDL-C', '50 mg/dL', NULL, :'t'::timestamptz - interval '20 days') AS r_hdl \gset
-SELECT pg_temp.result(:'lx', :'xin', 'LDL-C', '3.4 mmol/L', '<3.4 mmol/L', :'t'::timestamptz - interval '20 days', 'preliminary') AS r_ldl \gset
+SELECT pg_temp.result(:'lx', :'xin', 'HDLC', '50 mg/dL', NULL, :'t'::timestamptz - interval '20 days') AS r_hdl \gset
+SELECT pg_temp.result(:'lx', :'xin', 'LDLC', '3.4 mmol/L', '<3.4 mmol/L', :'t'::timestamptz - interval '20 days', 'preliminary') AS r_ldl \gset
 SELECT pg_temp.result(:'lx', :'xin', 'CRP', '3 mg/L', '<10 mg/L', :'t'::timestamptz - interval '20 days') AS r_crp \gset
 SELECT pg_temp.result(:'lx', :'xin', 'ALB', '42 g/L', '[40,55] g/L', :'t'::timestamptz - interval '20 days') AS r_alb \gset
 SELECT pg_temp.result(:'lx', :'xin', 'TP', '70 g/L', '[65,85] g/L', :'t'::timestamptz - interval '20 days') AS r_tp \gset
-SELECT pg_temp.result(:'lx', :'xin', 'HbA1c', '7.9 %', '[4,6] %', :'t'::timestamptz - interval '75 days') AS r_hba1c \gset
+SELECT pg_temp.result(:'lx', :'xin', 'HBA1C', '7.9 %', '[4,6] %', :'t'::timestamptz - interval '75 days') AS r_hba1c \gset
 SELECT pg_temp.result(:'lx', :'xin', 'TBIL', '5.6 U/L', NULL, :'t'::timestamptz - interval '10 days') AS r_tbil \gset
 SELECT pg_temp.result(:'cd', :'xin', 'GLU', '6.0 mmol/L', '[3.9,6.1] mmol/L', :'t'::timestamptz - interval '5 days') AS r_glu_cd \gset
 SELECT pg_temp.result(:'lz2', :'xin', 'GLU', '7.1 mmol/L', '[3.9,6.1] mmol/L', :'t'::timestamptz - interval '3 days') AS r_glu_own \gset
@@ -134,8 +134,8 @@ SELECT pg_temp.result(:'hb', :'xin', 'K', '4.1 mmol/L', '[3.5,5.3] mmol/L', :'t'
 -- At 兰州大学第二医院 (620102), now.
 SELECT c.item, i.name AS institution, c.age, c.status, c.value, c.converted, c.verdict,
        c.reason, c.notes, c.mark, c.valid_until - c.collected_at AS recognizable_for, c.fee
-  FROM ehr.recognition_candidates(:'xin', ARRAY['GLU', 'TC', 'TG', 'HDL-C', 'LDL-C', 'CRP', 'ALB',
-                                                'TP', 'HbA1c', 'TBIL', 'HCY', 'K', 'HBsAg'], :'lz2', :'t') c
+  FROM ehr.recognition_candidates(:'xin', ARRAY['GLU', 'TC', 'TG', 'HDLC', 'LDLC', 'CRP', 'ALB',
+                                                'TP', 'HBA1C', 'TBIL', 'HCY', 'K', 'HBsAg'], :'lz2', :'t') c
   JOIN ehr.institution i ON i.org = c.institution
  ORDER BY c.item, c.collected_at DESC;
 
@@ -159,7 +159,7 @@ SELECT i.name AS at, r.verdict, r.reason, r.mark, r.valid_until - r.collected_at
 
 -- reference ranges: the issuer's range is shown beside the local one, never converted
 SELECT item, refrange, local_refrange, notes
-  FROM ehr.recognition_candidates(:'xin', ARRAY['GLU', 'TC', 'HDL-C'], :'lz2', :'t')
+  FROM ehr.recognition_candidates(:'xin', ARRAY['GLU', 'TC', 'HDLC'], :'lz2', :'t')
  WHERE institution = :'lx';
 
 -- a resident with no results, an empty order
@@ -168,9 +168,9 @@ SELECT count(*) FROM ehr.order_check(:'xin', '{}', :'lz2', :'t');
 
 -- ---------------------------------------------------------------- order_check: the pop-up
 SELECT item, item_name, recognizable, institution_name, mark, age, value, converted, notes, reason, fee_saved
-  FROM ehr.order_check(:'xin', ARRAY['GLU', 'TC', 'HDL-C', 'HbA1c', 'TG', 'HCY', 'CRP', 'ALB', 'GLU'], :'lz2', :'t');
+  FROM ehr.order_check(:'xin', ARRAY['GLU', 'TC', 'HDLC', 'HBA1C', 'TG', 'HCY', 'CRP', 'ALB', 'GLU'], :'lz2', :'t');
 SELECT sum(fee_saved) AS saved, count(*) FILTER (WHERE NOT recognizable) AS to_test
-  FROM ehr.order_check(:'xin', ARRAY['GLU', 'TC', 'HDL-C', 'HbA1c'], :'lz2', :'t');
+  FROM ehr.order_check(:'xin', ARRAY['GLU', 'TC', 'HDLC', 'HBA1C'], :'lz2', :'t');
 
 -- errors
 SELECT * FROM ehr.order_check(:'xin', ARRAY['GLU', 'NOPE'], :'lz2', :'t');

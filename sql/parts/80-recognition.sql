@@ -126,8 +126,9 @@ GRANT INSERT, UPDATE, DELETE ON ehr.lab_item_window, ehr.lab_qc, ehr.lab_refrang
 -- days, electrolytes K, Na, Cl, Ca, Mg 7 days. It ships as a loader rather than
 -- as rows of the install script: catalogue tables are user data that pg_dump
 -- keeps, and rows the script inserted would collide with the dumped ones on
--- restore. Items missing from the catalogue are added (LOINC, UCUM unit, molar
--- mass, a typical fee in CNY); existing items and windows are left as they are.
+-- restore. Items missing from the catalogue are added under the platform's codes
+-- (LOINC of the property reported, UCUM unit, molar mass, a typical Gansu fee in
+-- CNY); existing items and windows are left as they are.
 CREATE FUNCTION ehr.load_hubei_windows() RETURNS integer
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     AS $$
@@ -135,29 +136,29 @@ DECLARE
     n integer;
 BEGIN
     INSERT INTO ehr.lab_item (code, name, kind, loinc, unit, molar_mass, price)
-    VALUES ('GLU',   '葡萄糖',             'lab', '2345-7',  'mmol/L', 180.156, 8),
-           ('TC',    '总胆固醇',           'lab', '2093-3',  'mmol/L', 386.65,  10),
-           ('TG',    '甘油三酯',           'lab', '2571-8',  'mmol/L', 885.7,   12),
-           ('HDL-C', '高密度脂蛋白胆固醇', 'lab', '2085-9',  'mmol/L', 386.65,  15),
-           ('LDL-C', '低密度脂蛋白胆固醇', 'lab', '13457-7', 'mmol/L', 386.65,  15),
-           ('TP',    '总蛋白',             'lab', '2885-2',  'g/L',    NULL,    6),
-           ('ALB',   '白蛋白',             'lab', '1751-7',  'g/L',    NULL,    6),
-           ('TBIL',  '总胆红素',           'lab', '1975-2',  'umol/L', 584.66,  6),
-           ('HbA1c', '糖化血红蛋白',       'lab', '4548-4',  '%',      NULL,    60),
+    VALUES ('GLU',   '葡萄糖',             'lab', '14749-6', 'mmol/L', 180.156, 8),
+           ('TC',    '总胆固醇',           'lab', '14647-2', 'mmol/L', 386.65,  6),
+           ('TG',    '甘油三酯',           'lab', '14927-8', 'mmol/L', 885.7,   8),
+           ('HDLC',  '高密度脂蛋白胆固醇', 'lab', '14646-4', 'mmol/L', 386.65,  10),
+           ('LDLC',  '低密度脂蛋白胆固醇', 'lab', '22748-8', 'mmol/L', 386.65,  10),
+           ('TP',    '总蛋白',             'lab', '2885-2',  'g/L',    NULL,    4),
+           ('ALB',   '白蛋白',             'lab', '1751-7',  'g/L',    NULL,    4),
+           ('TBIL',  '总胆红素',           'lab', '14631-6', 'umol/L', 584.66,  5),
+           ('HBA1C', '糖化血红蛋白',       'lab', '4548-4',  '%',      NULL,    60),
            ('K',     '钾',                 'lab', '2823-3',  'mmol/L', 39.098,  5),
-           ('Na',    '钠',                 'lab', '2951-2',  'mmol/L', 22.990,  5),
-           ('Cl',    '氯',                 'lab', '2075-0',  'mmol/L', 35.45,   5),
-           ('Ca',    '钙',                 'lab', '17861-6', 'mmol/L', 40.078,  5),
-           ('Mg',    '镁',                 'lab', '19123-9', 'mmol/L', 24.305,  5)
+           ('NA',    '钠',                 'lab', '2951-2',  'mmol/L', 22.990,  5),
+           ('CL',    '氯',                 'lab', '2075-0',  'mmol/L', 35.45,   5),
+           ('CA',    '钙',                 'lab', '2000-8',  'mmol/L', 40.078,  5),
+           ('MG',    '镁',                 'lab', '19123-9', 'mmol/L', 24.305,  5)
     ON CONFLICT (code) DO NOTHING;
 
     INSERT INTO ehr.lab_item_window (region_prefix, item, valid_for)
     SELECT '42', w.item, w.valid_for
       FROM (VALUES ('GLU', interval '30 days'), ('TC', '30 days'), ('TG', '30 days'),
-                   ('HDL-C', '30 days'), ('LDL-C', '30 days'), ('TP', '30 days'),
-                   ('ALB', '30 days'), ('TBIL', '30 days'), ('HbA1c', '60 days'),
-                   ('K', '7 days'), ('Na', '7 days'), ('Cl', '7 days'), ('Ca', '7 days'),
-                   ('Mg', '7 days')) AS w(item, valid_for)
+                   ('HDLC', '30 days'), ('LDLC', '30 days'), ('TP', '30 days'),
+                   ('ALB', '30 days'), ('TBIL', '30 days'), ('HBA1C', '60 days'),
+                   ('K', '7 days'), ('NA', '7 days'), ('CL', '7 days'), ('CA', '7 days'),
+                   ('MG', '7 days')) AS w(item, valid_for)
     ON CONFLICT (item, region_prefix) DO NOTHING;
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
