@@ -44,7 +44,8 @@ oc_report(int sqlstate, const char *input, OcError e, const OcParse *r)
 			{
 				const char *p = r->trimmed + r->offset;
 				int			clen = pg_mblen(p);
-				int			pos = pg_mbstrlen_with_len(r->trimmed, (int) r->offset) + 1;
+				int			pos = pg_mbstrlen_with_len(r->trimmed - r->lead,
+													   (int) (r->lead + r->offset)) + 1;
 
 				if ((size_t) clen > r->len - r->offset)
 					clen = (int) (r->len - r->offset);
