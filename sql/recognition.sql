@@ -55,6 +55,7 @@ INSERT INTO ehr.institution (org, name, level, region) VALUES
     (:'hb',  '湖北省人民医院', 3, '420106');
 INSERT INTO ehr.resident (id, name, address_region) VALUES
     (:'xin', '辛先生', '621226'), (:'wang', '王女士', '620102');
+UPDATE ehr.resident SET phone = '13909390031' WHERE id = :'xin';
 INSERT INTO ehr.lab_item (code, name, loinc, unit, molar_mass, price, scope) VALUES
     ('CRP', 'C反应蛋白', '1988-5', 'mg/L', NULL, 30, 'national'),
     ('HCY', '同型半胱氨酸', '13965-9', 'umol/L', 135.18, 40, 'alliance'),
@@ -182,12 +183,26 @@ SELECT * FROM ehr.order_check(:'xin', ARRAY['GLU'], :'nowhere', :'t');
 SELECT * FROM ehr.order_check(:'xin', ARRAY['GLU'], NULL, :'t');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 
--- NULL institution means the acting practitioner's
+-- NULL institution means the acting practitioner's, and the functions read as the
+-- caller: without the patient's authorization a doctor of 兰大二院 sees only his
+-- own hospital's results (row-level security), so 礼县's are never candidates.
 INSERT INTO ehr.practitioner (institution, name, licence, db_role) VALUES (:'lz2', '李医生', '110620102000001', 'recog_doctor');
 CREATE ROLE recog_doctor LOGIN IN ROLE ehr_clinician;
-SET ROLE recog_doctor;
-SELECT item, recognizable, mark FROM ehr.order_check(:'xin', ARRAY['GLU', 'TC'], NULL, :'t');
-RESET ROLE;
+SET SESSION AUTHORIZATION recog_doctor;
+SELECT item, recognizable, institution_name, reason FROM ehr.order_check(:'xin', ARRAY['GLU', 'TC'], NULL, :'t');
+SELECT i.name AS institution, count(*) AS candidates
+  FROM ehr.recognition_candidates(:'xin', ARRAY['GLU', 'TC', 'HCY', 'K'], NULL, :'t') c
+  JOIN ehr.institution i ON i.org = c.institution GROUP BY i.name;
+SELECT ehr.recognize(:r_glu, 1, true);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- the patient authorizes (one-time code by SMS); now every hospital's lab results are candidates
+SELECT ehr.request_access(:'xin', '{lab}') AS req \gset
+RESET SESSION AUTHORIZATION;
+SELECT substring(message FROM '([0-9]{6})，') AS code FROM ehr.notification WHERE request = :req \gset
+SET SESSION AUTHORIZATION recog_doctor;
+SELECT ehr.confirm_access(:req, :'code') > 0 AS authorized;
+SELECT item, recognizable, institution_name, mark, fee_saved FROM ehr.order_check(:'xin', ARRAY['GLU', 'TC'], NULL, :'t');
+RESET SESSION AUTHORIZATION;
 
 -- ---------------------------------------------------------------- decisions
 INSERT INTO ehr.encounter (resident, institution, kind, started_at) VALUES (:'xin', :'lz2', 'outpatient', :'t') RETURNING id AS enc \gset
@@ -243,13 +258,13 @@ SELECT r.reason, ehr.recognize(:r_glu, e.id, false, r.reason,
   JOIN encs e ON e.n = r.n
  ORDER BY r.n;
 -- the clinician may record but not rewrite
-SET ROLE recog_doctor;
+SET SESSION AUTHORIZATION recog_doctor;
 SELECT ehr.recognize(:r_hcy_ts, :enc, true) > 0 AS accepted_hcy;
 UPDATE ehr.recognition SET fee_saved = 0;
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 DELETE FROM ehr.recognition;
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-RESET ROLE;
+RESET SESSION AUTHORIZATION;
 
 -- ---------------------------------------------------------------- statistics on a crafted month
 -- history loaded as a replica (triggers off), dated May 2026

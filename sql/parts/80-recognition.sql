@@ -13,7 +13,7 @@
 
 CREATE FUNCTION ehr.is_valid_loinc(text) RETURNS boolean
     AS 'MODULE_PATHNAME', 'ehr_is_valid_loinc'
-    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ehr.is_valid_loinc(text) IS
     'True when the text is a LOINC code (1-7 digits, hyphen, check digit) whose mod-10 check digit is right; never raises';
 
@@ -220,7 +220,8 @@ SELECT pg_catalog.pg_extension_config_dump('ehr.recognition', '');
 SELECT pg_catalog.pg_extension_config_dump('ehr.recognition_id_seq', '');
 
 -- ---------------------------------------------------------------------------
--- The judgement (C).
+-- The judgement (C). PARALLEL RESTRICTED, not SAFE: the results are read under
+-- row-level security, whose check (ehr.can_access) is itself restricted.
 
 CREATE FUNCTION ehr.recognition_candidates(resident ehr.resident_id, items text[],
                                            at_institution ehr.org_code DEFAULT NULL,

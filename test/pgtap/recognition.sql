@@ -2,7 +2,7 @@
 -- biochemistry from 礼县人民医院 reused at 兰州大学第二医院, only HbA1c re-tested,
 -- saving over ¥200), who may call what, and that the functions read as the caller.
 BEGIN;
-SELECT plan(22);
+SELECT plan(27);
 SET LOCAL timezone = 'Asia/Shanghai';
 SET LOCAL search_path = public, ehr;
 
@@ -30,7 +30,7 @@ SELECT (SELECT b || ehr.org_code_check_char(b) FROM (SELECT '12620102MB0000001':
        date_trunc('second', now()) AS t;
 INSERT INTO institution (org, name, level, region)
 SELECT lzu2, '兰州大学第二医院', 3, '620102' FROM seed UNION ALL SELECT lixian, '礼县人民医院', 2, '621226' FROM seed;
-INSERT INTO resident (id, name, address_region) SELECT xin, '辛先生', '621226' FROM seed;
+INSERT INTO resident (id, name, phone, address_region) SELECT xin, '辛先生', '13909390031', '621226' FROM seed;
 -- 生化全项 with typical Gansu fees (CNY), and HbA1c
 INSERT INTO lab_item (code, name, loinc, unit, molar_mass, price) VALUES
     ('GLU', '葡萄糖', '14749-6', 'mmol/L', 180.156, 8), ('TC', '总胆固醇', '14647-2', 'mmol/L', 386.65, 6),
@@ -76,7 +76,7 @@ SELECT is((SELECT DISTINCT institution_name || ' ' || mark FROM popup WHERE reco
 
 -- ---------------------------------------------------------------- roles
 CREATE ROLE recog_tap_nobody;
-CREATE ROLE recog_tap_doctor IN ROLE ehr_clinician;
+CREATE ROLE recog_tap_doctor LOGIN IN ROLE ehr_clinician;
 INSERT INTO practitioner (institution, name, licence, db_role)
 SELECT lzu2, '李文静', '110620100000101', 'recog_tap_doctor' FROM seed;
 GRANT SELECT ON seed, popup TO recog_tap_nobody, recog_tap_doctor;
@@ -88,9 +88,24 @@ SELECT throws_ok($$SELECT recognize(1, 1, true)$$, '42501', NULL, '... nor recor
 SELECT throws_ok($$SELECT * FROM recognition_stats()$$, '42501', NULL, '... nor read the statistics');
 RESET ROLE;
 
-SET LOCAL ROLE recog_tap_doctor;
+-- The functions read as the caller: a doctor of 兰大二院 without the patient's
+-- authorization sees none of 礼县's results (row-level security).
+SET LOCAL SESSION AUTHORIZATION recog_tap_doctor;
+SELECT is((SELECT count(*) FROM seed, recognition_candidates(xin, ARRAY(SELECT code FROM lab_item), NULL, t)),
+          0::bigint, 'without authorization no other hospital''s result is a candidate');
+SELECT is((SELECT string_agg(DISTINCT reason, ',') FROM seed, order_check(xin, ARRAY['GLU', 'TC', 'HBA1C'], NULL, t)),
+          'no_result', '... and the pop-up offers nothing');
+SELECT ok((SELECT request_access(xin, '{lab}') FROM seed) > 0, 'the doctor asks the patient for access to his lab results');
+RESET SESSION AUTHORIZATION;
+SELECT ok(set_config('recog_tap.request', request::text, true) IS NOT NULL
+          AND set_config('recog_tap.code', substring(message FROM '([0-9]{6})，'), true) IS NOT NULL,
+          'the SMS gateway sends the one-time code from the outbox')
+  FROM notification ORDER BY id DESC LIMIT 1;
+SET LOCAL SESSION AUTHORIZATION recog_tap_doctor;
+SELECT ok(confirm_access(current_setting('recog_tap.request')::bigint, current_setting('recog_tap.code')) > 0,
+          'the patient reads out the SMS code');
 SELECT is((SELECT count(*) FILTER (WHERE recognizable) FROM seed, order_check(xin, ARRAY['GLU', 'TC', 'HBA1C'], NULL, t)),
-          2::bigint, 'a doctor of 兰大二院 gets the pop-up for his own institution when none is named');
+          2::bigint, 'now the pop-up, for the doctor''s own institution, recognizes glucose and cholesterol');
 SELECT lives_ok($$INSERT INTO encounter (resident, institution, kind, started_at)
                   SELECT xin, lzu2, 'outpatient', t FROM seed$$, 'the doctor opens an encounter');
 SELECT ok(recognize(r.id, e.id, true) > 0, 'the doctor accepts 礼县''s glucose')
@@ -98,7 +113,7 @@ SELECT ok(recognize(r.id, e.id, true) > 0, 'the doctor accepts 礼县''s glucose
 SELECT throws_ok($$UPDATE recognition SET fee_saved = 1000$$, '42501', NULL, 'decisions are append-only for the doctor');
 SELECT is((SELECT offered || '/' || accepted || ' ¥' || fees_saved FROM recognition_stats((SELECT lzu2 FROM seed))),
           '1/1 ¥8.00', 'the statistics count the decision');
-RESET ROLE;
+RESET SESSION AUTHORIZATION;
 
 SELECT * FROM finish();
 ROLLBACK;
