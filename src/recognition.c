@@ -169,10 +169,8 @@ rc_output(Oid type, Datum d)
 }
 static SPIPlanPtr rc_plan_actor;
 static SPIPlanPtr rc_plan_site;
-static SPIPlanPtr rc_plan_items;
 static SPIPlanPtr rc_plan_results;
 static SPIPlanPtr rc_plan_qc;
-static SPIPlanPtr rc_plan_ranges;
 static SPIPlanPtr rc_plan_alliance;
 
 static char *rc_getcstring(int row, int col);
@@ -208,10 +206,8 @@ rc_prepare_all(Oid fn_oid, Oid resident_type, Oid org_type)
 	{
 		SPI_freeplan(rc_plan_actor);
 		SPI_freeplan(rc_plan_site);
-		SPI_freeplan(rc_plan_items);
 		SPI_freeplan(rc_plan_results);
 		SPI_freeplan(rc_plan_qc);
-		SPI_freeplan(rc_plan_ranges);
 		SPI_freeplan(rc_plan_alliance);
 		rc_prepared_for = InvalidOid;
 	}
@@ -231,24 +227,26 @@ rc_prepare_all(Oid fn_oid, Oid resident_type, Oid org_type)
 			"SELECT p.institution FROM ehr.practitioner AS p"
 			" WHERE p.db_role OPERATOR(pg_catalog.=) CURRENT_USER AND p.active", 0, NULL);
 
+	/*
+	 * Q's region, the patient's sex and age, and the ordered items with the
+	 * most specific window whose prefix matches Q's region: one query (no
+	 * row when Q is not registered; a row with NULL items when none match).
+	 */
 	args[0] = org_type;
 	args[1] = resident_type;
 	args[2] = DATEOID;
+	args[3] = TEXTARRAYOID;
 	rc_plan_site = rc_prepare(
-		"SELECT i.region::pg_catalog.text, ehr.sex($2), ehr.age($2, $3) "
-		"  FROM ehr.institution AS i WHERE i.org OPERATOR(ehr.=) $1", 3, args);
-
-	/* Items with the most specific window whose prefix matches Q's region. */
-	args[0] = TEXTARRAYOID;
-	args[1] = TEXTOID;
-	rc_plan_items = rc_prepare(
-		"SELECT i.code, i.unit, i.molar_mass::pg_catalog.float8, i.price::pg_catalog.numeric,"
+		"SELECT s.region::pg_catalog.text, ehr.sex($2), ehr.age($2, $3),"
+		"       i.code, i.unit, i.molar_mass::pg_catalog.float8, i.price::pg_catalog.numeric,"
 		"       i.scope,"
 		"       (SELECT w.valid_for FROM ehr.lab_item_window AS w"
 		"         WHERE w.item OPERATOR(pg_catalog.=) i.code"
-		"           AND pg_catalog.starts_with($2, w.region_prefix)"
+		"           AND pg_catalog.starts_with(s.region, w.region_prefix)"
 		"         ORDER BY pg_catalog.length(w.region_prefix) DESC LIMIT 1)"
-		"  FROM ehr.lab_item AS i WHERE i.code OPERATOR(pg_catalog.=) ANY ($1)", 2, args);
+		"  FROM ehr.institution AS s"
+		"  LEFT JOIN ehr.lab_item AS i ON i.code OPERATOR(pg_catalog.=) ANY ($4)"
+		" WHERE s.org OPERATOR(ehr.=) $1", 4, args);
 
 	/* The candidates, as the caller: row-level security filters both tables. */
 	args[0] = resident_type;
@@ -260,18 +258,19 @@ rc_prepare_all(Oid fn_oid, Oid resident_type, Oid org_type)
 		" WHERE r.resident OPERATOR(ehr.=) $1 AND r.item OPERATOR(pg_catalog.=) ANY ($2)"
 		" ORDER BY r.item, r.collected_at DESC, r.id DESC", 2, args);
 
+	/* QC qualifications ('q') and reference ranges ('r') of Q and the issuers. */
 	args[0] = TEXTARRAYOID;
 	args[1] = org_array;
 	rc_plan_qc = rc_prepare(
-		"SELECT q.institution::pg_catalog.text, q.item,"
-		"       pg_catalog.lower(q.valid), pg_catalog.upper(q.valid),"
-		"       q.scope_region, q.mark"
+		"SELECT 'q', q.institution::pg_catalog.text, q.item,"
+		"       pg_catalog.lower(q.valid), pg_catalog.upper(q.valid), q.scope_region, q.mark,"
+		"       NULL::ehr.refrange, NULL::pg_catalog.text, NULL::pg_catalog.int4,"
+		"       NULL::pg_catalog.int4, NULL::pg_catalog.bool"
 		"  FROM ehr.lab_qc AS q"
-		" WHERE q.item OPERATOR(pg_catalog.=) ANY ($1) AND q.institution OPERATOR(ehr.=) ANY ($2)",
-		2, args);
-	rc_plan_ranges = rc_prepare(
-		"SELECT f.institution::pg_catalog.text, f.item, f.refrange, f.sex,"
-		"       pg_catalog.lower(f.ages), pg_catalog.upper(f.ages), f.ages IS NULL"
+		" WHERE q.item OPERATOR(pg_catalog.=) ANY ($1) AND q.institution OPERATOR(ehr.=) ANY ($2)"
+		" UNION ALL "
+		"SELECT 'r', f.institution::pg_catalog.text, f.item, NULL, NULL, NULL, NULL,"
+		"       f.refrange, f.sex, pg_catalog.lower(f.ages), pg_catalog.upper(f.ages), f.ages IS NULL"
 		"  FROM ehr.lab_refrange AS f"
 		" WHERE f.item OPERATOR(pg_catalog.=) ANY ($1) AND f.institution OPERATOR(ehr.=) ANY ($2)",
 		2, args);
@@ -699,8 +698,8 @@ ehr_recognition_candidates(PG_FUNCTION_ARGS)
 	Datum	   *orgs;
 	int			norgs;
 	uint64		i;
-	Datum		args[3];
-	char		nulls[3] = {' ', ' ', ' '};
+	Datum		args[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
 	MemoryContext row_cxt;
 	MemoryContext oldcxt;
 	RcCall		call;
@@ -745,11 +744,13 @@ ehr_recognition_candidates(PG_FUNCTION_ARGS)
 		}
 	}
 	site_text = rc_output(org_type, site);
+	/* Steps 1-2: Q's region, the patient's sex and age, the items and their windows. */
 	args[0] = site;
 	args[1] = resident;
 	args[2] = DirectFunctionCall1(timestamptz_date, TimestampTzGetDatum(at));
+	args[3] = items_arr;
 	rc_execute(rc_plan_site, args, nulls);
-	if (SPI_processed != 1)
+	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("institution \"%s\" does not exist", site_text),
@@ -770,40 +771,38 @@ ehr_recognition_candidates(PG_FUNCTION_ARGS)
 			age = DatumGetInt32(a);
 		}
 	}
-
-	/* Step 2: the ordered items and their windows in Q's region. */
-	args[0] = items_arr;
-	args[1] = CStringGetTextDatum(site_region);
-	rc_execute(rc_plan_items, args, nulls);
-	nitems = (int) SPI_processed;
-	items = palloc0(sizeof(RcItem) * Max(nitems, 1));
-	for (i = 0; i < (uint64) nitems; i++)
+	items = palloc0(sizeof(RcItem) * SPI_processed);
+	nitems = 0;
+	for (i = 0; i < SPI_processed; i++)
 	{
-		RcItem	   *it = &items[i];
+		RcItem	   *it = &items[nitems];
 		bool		isnull;
 		char	   *scope;
 		Datum		d;
 
-		it->code = rc_getcstring(i, 1);
+		it->code = rc_getcstring(i, 4);
+		if (it->code == NULL)
+			continue;			/* no ordered item is in the catalogue */
+		nitems++;
 		{
-			char	   *unit = rc_getcstring(i, 2);
+			char	   *unit = rc_getcstring(i, 5);
 
 			it->has_unit = unit != NULL;
 			if (unit != NULL)
 				ehr_unit_parse_or_error(unit, &it->unit_parsed);
 		}
-		d = rc_getdatum(i, 3, &isnull);
+		d = rc_getdatum(i, 6, &isnull);
 		it->has_molar_mass = !isnull;
 		it->molar_mass = isnull ? 0 : DatumGetFloat8(d);
-		d = rc_getdatum(i, 4, &it->price_null);
+		d = rc_getdatum(i, 7, &it->price_null);
 		it->price = it->price_null ? (Datum) 0 : datumCopy(d, false, -1);
-		scope = rc_getcstring(i, 5);
+		scope = rc_getcstring(i, 8);
 		it->scope = strcmp(scope, "alliance") == 0 ? RC_SCOPE_ALLIANCE :
 			strcmp(scope, "city") == 0 ? RC_SCOPE_CITY :
 			strcmp(scope, "province") == 0 ? RC_SCOPE_PROVINCE : RC_SCOPE_NATIONAL;
 		if (it->scope == RC_SCOPE_ALLIANCE)
 			any_alliance = true;
-		d = rc_getdatum(i, 6, &isnull);
+		d = rc_getdatum(i, 9, &isnull);
 		it->has_window = !isnull;
 		it->window = isnull ? (Datum) 0 : datumCopy(d, false, sizeof(Interval));
 	}
@@ -881,51 +880,49 @@ ehr_recognition_candidates(PG_FUNCTION_ARGS)
 		get_typlenbyvalalign(org_type, &typlen, &typbyval, &typalign);
 		orgarr = PointerGetDatum(construct_array(orgs, norgs, org_type, typlen, typbyval, typalign));
 
-		/* Step 4: QC qualifications of the issuers for the items. */
+		/* Steps 4-5: QC qualifications and reference ranges, Q's and the issuers'. */
 		args[0] = items_arr;
 		args[1] = orgarr;
 		rc_execute(rc_plan_qc, args, nulls);
 		for (i = 0; i < SPI_processed; i++)
 		{
-			RcEntry    *e = rc_entry(catalog, rc_getcstring(i, 1), rc_getcstring(i, 2), true);
-			RcQc	   *q = palloc0(sizeof(RcQc));
+			RcEntry    *e = rc_entry(catalog, rc_getcstring(i, 2), rc_getcstring(i, 3), true);
 			bool		isnull;
 			Datum		d;
 
-			d = rc_getdatum(i, 3, &isnull);
-			q->lo_inf = isnull;
-			q->lo = isnull ? 0 : DatumGetDateADT(d);
-			d = rc_getdatum(i, 4, &isnull);
-			q->hi_inf = isnull;
-			q->hi = isnull ? 0 : DatumGetDateADT(d);
-			q->scope_region = rc_getcstring(i, 5);
-			q->mark = rc_getcstring(i, 6);
-			q->next = e->qc;
-			e->qc = q;
-		}
+			if (strcmp(rc_getcstring(i, 1), "q") == 0)
+			{
+				RcQc	   *q = palloc0(sizeof(RcQc));
 
-		/* Step 5: reference ranges of Q and of the issuers. */
-		rc_execute(rc_plan_ranges, args, nulls);
-		for (i = 0; i < SPI_processed; i++)
-		{
-			RcEntry    *e = rc_entry(catalog, rc_getcstring(i, 1), rc_getcstring(i, 2), true);
-			RcRange    *r = palloc0(sizeof(RcRange));
-			char	   *s;
-			bool		isnull;
-			Datum		d;
+				d = rc_getdatum(i, 4, &isnull);
+				q->lo_inf = isnull;
+				q->lo = isnull ? 0 : DatumGetDateADT(d);
+				d = rc_getdatum(i, 5, &isnull);
+				q->hi_inf = isnull;
+				q->hi = isnull ? 0 : DatumGetDateADT(d);
+				q->scope_region = rc_getcstring(i, 6);
+				q->mark = rc_getcstring(i, 7);
+				q->next = e->qc;
+				e->qc = q;
+			}
+			else
+			{
+				RcRange    *r = palloc0(sizeof(RcRange));
+				char	   *s;
 
-			r->refrange = datumCopy(rc_getdatum(i, 3, &isnull), false, -1);
-			s = rc_getcstring(i, 4);
-			r->sex = s == NULL ? 0 : (s[0] == 'f' ? 'f' : 'm');
-			d = rc_getdatum(i, 5, &isnull);
-			r->lo_inf = isnull;
-			r->lo = isnull ? 0 : DatumGetInt32(d);
-			d = rc_getdatum(i, 6, &isnull);
-			r->hi_inf = isnull;
-			r->hi = isnull ? 0 : DatumGetInt32(d);
-			r->any_age = DatumGetBool(rc_getdatum(i, 7, &isnull));
-			r->next = e->ranges;
-			e->ranges = r;
+				r->refrange = datumCopy(rc_getdatum(i, 8, &isnull), false, -1);
+				s = rc_getcstring(i, 9);
+				r->sex = s == NULL ? 0 : (s[0] == 'f' ? 'f' : 'm');
+				d = rc_getdatum(i, 10, &isnull);
+				r->lo_inf = isnull;
+				r->lo = isnull ? 0 : DatumGetInt32(d);
+				d = rc_getdatum(i, 11, &isnull);
+				r->hi_inf = isnull;
+				r->hi = isnull ? 0 : DatumGetInt32(d);
+				r->any_age = DatumGetBool(rc_getdatum(i, 12, &isnull));
+				r->next = e->ranges;
+				e->ranges = r;
+			}
 		}
 
 		/* Step 6: Q's alliance partners, when an item is alliance-scoped. */
