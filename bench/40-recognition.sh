@@ -124,6 +124,43 @@ echo "order_check ${t_oc} ms; bare indexed read of the results ${t_bare} ms; all
 echo "  ratio order_check / bare read = $(rratio "$t_oc" "$t_bare") (goal <= 2, aim 1.3)"
 echo "  ratio order_check / all lookups = $(rratio "$t_oc" "$t_all")"
 
+
+echo
+echo "== 1b. the same as a clinician of the recognizing institution, under row-level security"
+# The resident authorizes the doctor (one-time code from the outbox); each timed
+# statement runs in a transaction acting as that doctor through a gateway role.
+rq >/dev/null <<SQL
+SET client_min_messages = warning;
+DO \$\$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'bench_his') THEN
+        CREATE ROLE bench_his LOGIN IN ROLE ehr_gateway;
+    END IF;
+END \$\$;
+UPDATE ehr.resident SET phone = '13900000000' WHERE id = '$RES';
+INSERT INTO ehr.practitioner (institution, name, licence) VALUES ('$Q', 'bench doctor', 'BENCH-0001');
+SQL
+DOC=$(rq -c "SELECT id FROM ehr.practitioner WHERE licence = 'BENCH-0001'")
+REQ=$(rq -c "SET SESSION AUTHORIZATION bench_his" -c "BEGIN" -c "SELECT ehr.act_as($DOC)" \
+         -c "SELECT ehr.request_access('$RES', '{lab}')" -c "COMMIT" | tail -1)
+CODE=$(rq -c "SELECT substring(message FROM '([0-9]{6})，') FROM ehr.notification WHERE request = $REQ")
+rq -c "SET SESSION AUTHORIZATION bench_his" -c "BEGIN" -c "SELECT ehr.act_as($DOC)" \
+   -c "SELECT ehr.confirm_access($REQ, '$CODE')" -c "COMMIT" >/dev/null
+# rlsmedian_ms SQL: as rmedian_ms, each run in its own transaction acting as the doctor
+rlsmedian_ms() {
+    local args=(-c "SET timezone = 'Asia/Shanghai'" -c "SET SESSION AUTHORIZATION bench_his") i
+    for i in $(seq $((RUNS + 1))); do
+        args+=(-c "BEGIN" -c "SELECT ehr.act_as($DOC)" -c "EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) $1" -c "COMMIT")
+    done
+    rq "${args[@]}" | sed -n 's/^Execution Time: \([0-9.]*\) ms$/\1/p' | tail -n +2 |
+        sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+}
+n_seen=$(rq -c "SET SESSION AUTHORIZATION bench_his" -c "BEGIN" -c "SELECT ehr.act_as($DOC)" \
+            -c "SELECT count(*) FROM ehr.lab_result WHERE resident = '$RES'" -c "COMMIT" | tail -1)
+echo "the doctor sees $n_seen of the resident's results"
+t_oc_rls=$(rlsmedian_ms "$OC")
+t_bare_rls=$(rlsmedian_ms "$BARE")
+echo "order_check ${t_oc_rls} ms; bare indexed read ${t_bare_rls} ms (both under row-level security)"
+echo "  ratio order_check / bare read = $(rratio "$t_oc_rls" "$t_bare_rls")"
 echo
 echo "== plans of the queries order_check runs (auto_explain, nested statements)"
 rq -c "LOAD 'auto_explain'" \
