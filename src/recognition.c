@@ -255,8 +255,8 @@ rc_prepare_all(Oid fn_oid, Oid resident_type, Oid org_type)
 		"SELECT r.id, r.item, r.institution, r.collected_at, p.status, r.value, r.refrange"
 		"  FROM ehr.lab_result AS r"
 		"  JOIN ehr.lab_report AS p ON p.id OPERATOR(pg_catalog.=) r.report"
-		" WHERE r.resident OPERATOR(ehr.=) $1 AND r.item OPERATOR(pg_catalog.=) ANY ($2)"
-		" ORDER BY r.item, r.collected_at DESC, r.id DESC", 2, args);
+		" WHERE r.resident OPERATOR(ehr.=) $1 AND r.item OPERATOR(pg_catalog.=) ANY ($2)",
+		2, args);
 
 	/* QC qualifications ('q') and reference ranges ('r') of Q and the issuers. */
 	args[0] = TEXTARRAYOID;
@@ -650,16 +650,42 @@ rc_judge(RcCall *c, HeapTuple tup, Datum *values, bool *isnull)
 	return strcmp(reason, "same_institution") == 0 ? RC_SAME_INSTITUTION : RC_NOT_RECOGNIZED;
 }
 
-/* Whether two candidate rows are of the same item (column 2, text). */
-static bool
-rc_same_item(HeapTuple a, HeapTuple b, TupleDesc desc)
+/*
+ * A candidate row with the keys it is grouped and ordered by: item, then most
+ * recent first (collection time, then id). Sorting here costs less than an
+ * ORDER BY in the query, which would sort whole tuples.
+ */
+typedef struct RcRow
 {
-	bool		na;
-	bool		nb;
-	Datum		da = heap_getattr(a, 2, desc, &na);
-	Datum		db = heap_getattr(b, 2, desc, &nb);
+	HeapTuple	tup;
+	const char *item;
+	int			itemlen;
+	TimestampTz collected;
+	int64		id;
+} RcRow;
 
-	return datum_image_eq(da, db, false, -1);
+static int
+rc_row_cmp(const void *a, const void *b)
+{
+	const RcRow *x = (const RcRow *) a;
+	const RcRow *y = (const RcRow *) b;
+	int			c = memcmp(x->item, y->item, Min(x->itemlen, y->itemlen));
+
+	if (c != 0)
+		return c;
+	if (x->itemlen != y->itemlen)
+		return x->itemlen < y->itemlen ? -1 : 1;
+	if (x->collected != y->collected)
+		return x->collected > y->collected ? -1 : 1;
+	if (x->id != y->id)
+		return x->id > y->id ? -1 : 1;
+	return 0;
+}
+
+static bool
+rc_same_item(const RcRow *a, const RcRow *b)
+{
+	return a->itemlen == b->itemlen && memcmp(a->item, b->item, a->itemlen) == 0;
 }
 
 PG_FUNCTION_INFO_V1(ehr_recognition_candidates);
@@ -704,6 +730,7 @@ ehr_recognition_candidates(PG_FUNCTION_ARGS)
 	MemoryContext oldcxt;
 	RcCall		call;
 	bool		best_only;
+	RcRow	   *rows;
 
 	if (!OidIsValid(resident_type) || !OidIsValid(org_type))
 		elog(ERROR, "ehr.recognition_candidates must be called from SQL");
@@ -841,27 +868,35 @@ ehr_recognition_candidates(PG_FUNCTION_ARGS)
 	nresults = SPI_processed;
 	SPI_tuptable = NULL;		/* keep it: later queries must not free it */
 
-	/* The issuing institutions, and Q for its local ranges. */
+	/*
+	 * One pass over the candidates: their sort keys, and the issuing
+	 * institutions (with Q, for its local ranges).
+	 */
+	rows = palloc(sizeof(RcRow) * Max(nresults, 1));
 	orgs = palloc(sizeof(Datum) * (nresults + 1));
 	norgs = 0;
 	orgs[norgs++] = site;
+	for (i = 0; i < nresults; i++)
 	{
-		char	  **seen = palloc(sizeof(char *) * (nresults + 1));
+		Datum		cols[7];
+		bool		cnull[7];
+		int			k;
 
-		seen[0] = site_text;
-		for (i = 0; i < nresults; i++)
-		{
-			bool		isnull;
-			Datum		d = SPI_getbinval(results->vals[i], results->tupdesc, 3, &isnull);
-			char	   *org = pnstrdup(DatumGetOrgCodeP(d)->data, ORG_CODE_LEN);
-
-			if (!rc_in_list(seen, norgs, org))
-			{
-				seen[norgs] = org;
-				orgs[norgs++] = d;
-			}
-		}
+		heap_deform_tuple(results->vals[i], results->tupdesc, cols, cnull);
+		rows[i].tup = results->vals[i];
+		rows[i].item = VARDATA_ANY(DatumGetPointer(cols[1]));
+		rows[i].itemlen = VARSIZE_ANY_EXHDR(DatumGetPointer(cols[1]));
+		rows[i].collected = DatumGetTimestampTz(cols[3]);
+		rows[i].id = DatumGetInt64(cols[0]);
+		for (k = 0; k < norgs; k++)
+			if (memcmp(DatumGetOrgCodeP(orgs[k])->data, DatumGetOrgCodeP(cols[2])->data,
+					   ORG_CODE_LEN) == 0)
+				break;
+		if (k == norgs)
+			orgs[norgs++] = cols[2];
 	}
+	if (nresults > 1)
+		qsort(rows, nresults, sizeof(RcRow), rc_row_cmp);
 
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = RC_KEYLEN;
@@ -977,7 +1012,7 @@ ehr_recognition_candidates(PG_FUNCTION_ARGS)
 			CHECK_FOR_INTERRUPTS();
 			MemoryContextReset(row_cxt);
 			oldcxt = MemoryContextSwitchTo(row_cxt);
-			rc_judge(&call, results->vals[i], values, isnull);
+			rc_judge(&call, rows[i].tup, values, isnull);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
 			MemoryContextSwitchTo(oldcxt);
 			i++;
@@ -985,14 +1020,14 @@ ehr_recognition_candidates(PG_FUNCTION_ARGS)
 		}
 
 		while (group_end < nresults &&
-			   rc_same_item(results->vals[i], results->vals[group_end], results->tupdesc))
+			   rc_same_item(&rows[i], &rows[group_end]))
 			group_end++;
 		for (k = i; k < group_end; k++)
 		{
 			CHECK_FOR_INTERRUPTS();
 			MemoryContextReset(row_cxt);
 			oldcxt = MemoryContextSwitchTo(row_cxt);
-			v = rc_judge(&call, results->vals[k], values, isnull);
+			v = rc_judge(&call, rows[k].tup, values, isnull);
 			MemoryContextSwitchTo(oldcxt);
 			last_judged = k;
 			if (v == RC_RECOGNIZED)
@@ -1008,7 +1043,7 @@ ehr_recognition_candidates(PG_FUNCTION_ARGS)
 		{
 			MemoryContextReset(row_cxt);
 			oldcxt = MemoryContextSwitchTo(row_cxt);
-			rc_judge(&call, results->vals[best], values, isnull);
+			rc_judge(&call, rows[best].tup, values, isnull);
 			MemoryContextSwitchTo(oldcxt);
 		}
 		oldcxt = MemoryContextSwitchTo(row_cxt);
