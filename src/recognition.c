@@ -100,6 +100,7 @@ ehr_is_valid_loinc(PG_FUNCTION_ARGS)
  * ---------------------------------------------------------------- */
 
 #define RC_KEYLEN	(ORG_CODE_LEN + 1 + NAMEDATALEN + 1)
+#define RC_NCOLS	18			/* output columns of recognition_candidates */
 
 typedef enum RcScope
 {
@@ -113,6 +114,8 @@ typedef enum RcScope
 typedef struct RcItem
 {
 	char	   *code;
+	char	   *name;
+	int64		best_row;		/* best_only: the chosen candidate, -1 none */
 	bool		has_unit;
 	EhrUnit		unit_parsed;	/* the item's unit, parsed once per call */
 	double		molar_mass;
@@ -153,6 +156,7 @@ typedef struct RcEntry
 	char		key[RC_KEYLEN];	/* "ORG|item" */
 	RcQc	   *qc;
 	RcRange    *ranges;
+	char	   *name;			/* "ORG|" entries: the institution's name */
 } RcEntry;
 
 /* Backend-lifetime prepared statements; rebuilt when the function is recreated. */
@@ -243,7 +247,8 @@ rc_prepare_all(Oid fn_oid, Oid resident_type, Oid org_type)
 		"       (SELECT w.valid_for FROM ehr.lab_item_window AS w"
 		"         WHERE w.item OPERATOR(pg_catalog.=) i.code"
 		"           AND pg_catalog.starts_with(s.region, w.region_prefix)"
-		"         ORDER BY pg_catalog.length(w.region_prefix) DESC LIMIT 1)"
+		"         ORDER BY pg_catalog.length(w.region_prefix) DESC LIMIT 1),"
+		"       i.name"
 		"  FROM ehr.institution AS s"
 		"  LEFT JOIN ehr.lab_item AS i ON i.code OPERATOR(pg_catalog.=) ANY ($4)"
 		" WHERE s.org OPERATOR(ehr.=) $1", 4, args);
@@ -272,7 +277,11 @@ rc_prepare_all(Oid fn_oid, Oid resident_type, Oid org_type)
 		"SELECT 'r', f.institution::pg_catalog.text, f.item, NULL, NULL, NULL, NULL,"
 		"       f.refrange, f.sex, pg_catalog.lower(f.ages), pg_catalog.upper(f.ages), f.ages IS NULL"
 		"  FROM ehr.lab_refrange AS f"
-		" WHERE f.item OPERATOR(pg_catalog.=) ANY ($1) AND f.institution OPERATOR(ehr.=) ANY ($2)",
+		" WHERE f.item OPERATOR(pg_catalog.=) ANY ($1) AND f.institution OPERATOR(ehr.=) ANY ($2)"
+		" UNION ALL "
+		"SELECT 'n', n.org::pg_catalog.text, '', NULL, NULL, NULL, n.name,"
+		"       NULL, NULL, NULL, NULL, NULL"
+		"  FROM ehr.institution AS n WHERE n.org OPERATOR(ehr.=) ANY ($2)",
 		2, args);
 
 	args[0] = org_type;
@@ -323,6 +332,7 @@ rc_entry(HTAB *h, const char *org, const char *item, bool create)
 		{
 			e->qc = NULL;
 			e->ranges = NULL;
+			e->name = NULL;
 		}
 		return e;
 	}
@@ -428,6 +438,9 @@ rc_same_refrange(Datum a, Datum b, const RcItem *it)
 {
 	bool		comparable;
 
+	/* the same bytes are the same range; only different spellings need the units */
+	if (datum_image_eq(a, b, false, -1))
+		return true;
 	return ehr_refrange_equivalent(DatumGetRefRangeP(a), DatumGetRefRangeP(b),
 								   it->has_molar_mass ? it->molar_mass : 0, &comparable) &&
 		comparable;
@@ -520,7 +533,7 @@ rc_judge(RcCall *c, HeapTuple tup, Datum *values, bool *isnull)
 	}
 	it = c->last_item;
 	Assert(it != NULL);
-	memset(isnull, 0, sizeof(bool) * 16);
+	memset(isnull, 0, sizeof(bool) * RC_NCOLS);
 	values[0] = cols[0];
 	values[1] = cols[1];
 	values[2] = cols[2];
@@ -644,6 +657,10 @@ rc_judge(RcCall *c, HeapTuple tup, Datum *values, bool *isnull)
 	isnull[14] = !it->has_window;
 	values[15] = it->price;
 	isnull[15] = it->price_null;
+	values[16] = CStringGetTextDatum(it->name);
+	e = rc_entry(c->catalog, org, "", false);
+	isnull[17] = e == NULL || e->name == NULL;
+	values[17] = isnull[17] ? (Datum) 0 : CStringGetTextDatum(e->name);
 
 	if (reason == NULL)
 		return RC_RECOGNIZED;
@@ -731,6 +748,8 @@ ehr_recognition_candidates(PG_FUNCTION_ARGS)
 	RcCall		call;
 	bool		best_only;
 	RcRow	   *rows;
+	char	  **ordered = NULL;
+	int			nordered = 0;
 
 	if (!OidIsValid(resident_type) || !OidIsValid(org_type))
 		elog(ERROR, "ehr.recognition_candidates must be called from SQL");
@@ -810,6 +829,8 @@ ehr_recognition_candidates(PG_FUNCTION_ARGS)
 		it->code = rc_getcstring(i, 4);
 		if (it->code == NULL)
 			continue;			/* no ordered item is in the catalogue */
+		it->name = rc_getcstring(i, 10);
+		it->best_row = -1;
 		nitems++;
 		{
 			char	   *unit = rc_getcstring(i, 5);
@@ -842,6 +863,8 @@ ehr_recognition_candidates(PG_FUNCTION_ARGS)
 		int			k;
 
 		deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &nelems);
+		ordered = palloc(sizeof(char *) * Max(nelems, 1));
+		nordered = nelems;
 		for (k = 0; k < nelems; k++)
 		{
 			char	   *code;
@@ -857,6 +880,7 @@ ehr_recognition_candidates(PG_FUNCTION_ARGS)
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("unknown lab item \"%s\"", code),
 						 errdetail("Each ordered item must be a code of ehr.lab_item.")));
+			ordered[k] = code;
 		}
 	}
 
@@ -925,7 +949,11 @@ ehr_recognition_candidates(PG_FUNCTION_ARGS)
 			bool		isnull;
 			Datum		d;
 
-			if (strcmp(rc_getcstring(i, 1), "q") == 0)
+			char	   *kind = rc_getcstring(i, 1);
+
+			if (kind[0] == 'n')
+				e->name = rc_getcstring(i, 7);
+			else if (kind[0] == 'q')
 			{
 				RcQc	   *q = palloc0(sizeof(RcQc));
 
@@ -998,8 +1026,8 @@ ehr_recognition_candidates(PG_FUNCTION_ARGS)
 	i = 0;
 	while (i < nresults)
 	{
-		Datum		values[16];
-		bool		isnull[16];
+		Datum		values[RC_NCOLS];
+		bool		isnull[RC_NCOLS];
 		uint64		group_end = i + 1;
 		uint64		best = i;
 		int64		same = -1;
@@ -1039,17 +1067,48 @@ ehr_recognition_candidates(PG_FUNCTION_ARGS)
 			best = last_judged;
 		else if (same >= 0)
 			best = (uint64) same;
-		if (best != last_judged)
+		call.last_item->best_row = (int64) best;	/* the group's item */
+		i = group_end;
+	}
+
+	/*
+	 * The pop-up: one row per ordered item, in the order given (an item
+	 * ordered twice once); the best candidate, or a row saying no_result.
+	 */
+	if (best_only)
+	{
+		int			k;
+
+		for (k = 0; k < nordered; k++)
 		{
+			RcItem	   *it = rc_find_item(items, nitems, ordered[k]);
+			Datum		values[RC_NCOLS];
+			bool		isnull[RC_NCOLS];
+
+			if (it->best_row == -2)
+				continue;		/* already emitted */
 			MemoryContextReset(row_cxt);
 			oldcxt = MemoryContextSwitchTo(row_cxt);
-			rc_judge(&call, rows[best].tup, values, isnull);
+			if (it->best_row >= 0)
+				rc_judge(&call, rows[it->best_row].tup, values, isnull);
+			else
+			{
+				memset(isnull, true, sizeof(isnull));
+				values[1] = CStringGetTextDatum(it->code);
+				isnull[1] = false;
+				values[11] = CStringGetTextDatum("no_result");
+				isnull[11] = false;
+				values[12] = PointerGetDatum(construct_empty_array(TEXTOID));
+				isnull[12] = false;
+				values[15] = it->price;
+				isnull[15] = it->price_null;
+				values[16] = CStringGetTextDatum(it->name);
+				isnull[16] = false;
+			}
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
 			MemoryContextSwitchTo(oldcxt);
+			it->best_row = -2;
 		}
-		oldcxt = MemoryContextSwitchTo(row_cxt);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
-		MemoryContextSwitchTo(oldcxt);
-		i = group_end;
 	}
 
 	SPI_freetuptable(results);

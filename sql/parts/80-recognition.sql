@@ -230,13 +230,14 @@ CREATE FUNCTION ehr.recognition_candidates(resident ehr.resident_id, items text[
     RETURNS TABLE (result bigint, item text, institution ehr.org_code, collected_at timestamptz,
                    age interval, status text, value ehr.labvalue, converted ehr.labvalue,
                    refrange ehr.refrange, local_refrange ehr.refrange, verdict text, reason text,
-                   notes text[], mark text, valid_until timestamptz, fee numeric)
+                   notes text[], mark text, valid_until timestamptz, fee numeric,
+                   item_name text, institution_name text)
     AS 'MODULE_PATHNAME', 'ehr_recognition_candidates'
     LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 20;
 REVOKE ALL ON FUNCTION ehr.recognition_candidates(ehr.resident_id, text[], ehr.org_code, timestamptz, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ehr.recognition_candidates(ehr.resident_id, text[], ehr.org_code, timestamptz, boolean) TO ehr_clinician, ehr_gateway, ehr_admin;
 COMMENT ON FUNCTION ehr.recognition_candidates(ehr.resident_id, text[], ehr.org_code, timestamptz, boolean) IS
-    'Every result of the resident for the items (best_only: the best per item), judged for recognition at an institution (default: the acting practitioner''s) and time; reads as the caller, under row-level security';
+    'Every result of the resident for the items, judged for recognition at an institution (default: the acting practitioner''s) and time (best_only: one row per ordered item, the best candidate or reason no_result); reads as the caller, under row-level security';
 
 CREATE FUNCTION ehr.recognizable_results(resident ehr.resident_id, item text,
                                          at_institution ehr.org_code DEFAULT NULL,
@@ -267,26 +268,15 @@ CREATE FUNCTION ehr.order_check(resident ehr.resident_id, items text[],
     AS $$
         -- One row per ordered item, in the order given: the most recent recognized
         -- result; failing that, the institution's own valid result (shown, never
-        -- counted); failing that, the reason of the most recent candidate. The C
-        -- judgement picks the best per item and runs once for all items.
-        WITH best AS MATERIALIZED (
-            SELECT * FROM ehr.recognition_candidates($1, $2, $3, $4, true)
-        ), ordered AS (
-            SELECT o.item, min(o.ord) AS ord
-              FROM unnest($2) WITH ORDINALITY AS o(item, ord)
-             GROUP BY o.item
-        )
-        SELECT o.item, i.name, coalesce(b.verdict <> 'not_recognized', false),
-               b.result, b.institution, n.name, b.mark, b.collected_at, b.age, b.value,
-               b.converted, coalesce(b.notes, '{}'),
-               CASE WHEN b.verdict IS NULL THEN 'no_result'
-                    WHEN b.verdict = 'not_recognized' THEN b.reason END,
-               CASE WHEN b.verdict <> 'not_recognized' THEN b.fee ELSE 0 END
-          FROM ordered AS o
-          JOIN ehr.lab_item AS i ON i.code = o.item
-          LEFT JOIN best AS b ON b.item = o.item
-          LEFT JOIN ehr.institution AS n ON n.org OPERATOR(ehr.=) b.institution
-         ORDER BY o.ord
+        -- counted); failing that, the reason of the most recent candidate, or
+        -- no_result. The C judgement picks the best per item and keeps the order.
+        SELECT c.item, c.item_name, coalesce(c.verdict <> 'not_recognized', false),
+               c.result, c.institution, c.institution_name, c.mark, c.collected_at, c.age,
+               c.value, c.converted, c.notes,
+               CASE WHEN c.verdict IS DISTINCT FROM 'recognized'
+                     AND c.verdict IS DISTINCT FROM 'recognized_with_note' THEN c.reason END,
+               CASE WHEN c.verdict <> 'not_recognized' THEN c.fee ELSE 0 END
+          FROM ehr.recognition_candidates($1, $2, $3, $4, true) AS c
     $$;
 REVOKE ALL ON FUNCTION ehr.order_check(ehr.resident_id, text[], ehr.org_code, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ehr.order_check(ehr.resident_id, text[], ehr.org_code, timestamptz) TO ehr_clinician, ehr_gateway, ehr_admin;
@@ -420,33 +410,34 @@ CREATE FUNCTION ehr.recognition_stats(institution ehr.org_code DEFAULT NULL,
     LANGUAGE sql STABLE PARALLEL SAFE
     SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS $$
-        WITH d AS (
-            SELECT r.institution, r.item, r.accepted, r.reason, r.fee_saved
+        -- One pass over the decisions (grouped by reason as well), then a
+        -- small second aggregation per institution and item.
+        WITH g AS (
+            SELECT r.institution, r.item, r.accepted, r.reason,
+                   pg_catalog.count(*) AS n, pg_catalog.sum(r.fee_saved) AS fees
               FROM ehr.recognition AS r
              WHERE ($1 IS NULL OR r.institution OPERATOR(ehr.=) $1)
                AND ($2 IS NULL OR r.decided_at OPERATOR(pg_catalog.<@) $2)
-        ), by_reason AS (
-            SELECT x.institution, x.item, pg_catalog.jsonb_object_agg(x.reason, x.n) AS refused_by_reason
-              FROM (SELECT d.institution, d.item, d.reason, pg_catalog.count(*) AS n
-                      FROM d WHERE NOT d.accepted
-                     GROUP BY d.institution, d.item, d.reason) AS x
-             GROUP BY x.institution, x.item
+             GROUP BY r.institution, r.item, r.accepted, r.reason
+        ), s AS (
+            SELECT g.institution, g.item,
+                   pg_catalog.sum(g.n)::bigint AS offered,
+                   coalesce(pg_catalog.sum(g.n) FILTER (WHERE g.accepted), 0)::bigint AS accepted,
+                   coalesce(pg_catalog.sum(g.n) FILTER (WHERE NOT g.accepted), 0)::bigint AS refused,
+                   coalesce(pg_catalog.jsonb_object_agg(g.reason, g.n) FILTER (WHERE NOT g.accepted),
+                            '{}'::jsonb) AS refused_by_reason,
+                   pg_catalog.sum(g.fees) AS fees_saved
+              FROM g
+             GROUP BY g.institution, g.item
         )
-        SELECT d.institution, n.name, d.item, i.name,
-               pg_catalog.count(*),
-               pg_catalog.count(*) FILTER (WHERE d.accepted),
-               pg_catalog.count(*) FILTER (WHERE NOT d.accepted),
-               coalesce(b.refused_by_reason, '{}'::jsonb),
-               pg_catalog.round(pg_catalog.count(*) FILTER (WHERE d.accepted)::numeric
-                                OPERATOR(pg_catalog./) pg_catalog.count(*)::numeric, 4),
-               pg_catalog.sum(d.fee_saved)
-          FROM d
-          LEFT JOIN by_reason AS b
-            ON b.institution OPERATOR(ehr.=) d.institution AND b.item OPERATOR(pg_catalog.=) d.item
-          LEFT JOIN ehr.lab_item AS i ON i.code OPERATOR(pg_catalog.=) d.item
-          LEFT JOIN ehr.institution AS n ON n.org OPERATOR(ehr.=) d.institution
-         GROUP BY d.institution, n.name, d.item, i.name, b.refused_by_reason
-         ORDER BY d.institution, d.item
+        SELECT s.institution, n.name, s.item, i.name, s.offered, s.accepted, s.refused,
+               s.refused_by_reason,
+               pg_catalog.round(s.accepted::numeric OPERATOR(pg_catalog./) s.offered::numeric, 4),
+               s.fees_saved
+          FROM s
+          LEFT JOIN ehr.lab_item AS i ON i.code OPERATOR(pg_catalog.=) s.item
+          LEFT JOIN ehr.institution AS n ON n.org OPERATOR(ehr.=) s.institution
+         ORDER BY s.institution, s.item
     $$;
 COMMENT ON FUNCTION ehr.recognition_stats(ehr.org_code, tstzrange) IS
     'Per recognizing institution and item: decisions offered, accepted, refused (by reason), acceptance rate and fees saved (CNY), over an optional period';
