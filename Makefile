@@ -74,3 +74,7 @@ fuzz:
 	bash test/fuzz/run.sh
 memcheck:
 	bash scripts/memcheck.sh
+
+# PGXS tracks no header dependencies unless the server was configured with
+# --enable-depend: every object depends on every project header.
+$(filter src/%.o,$(OBJS)): $(wildcard src/*.h)

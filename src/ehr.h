@@ -127,10 +127,14 @@ typedef enum EhrUnitConversion
 #define EHR_UNIT_SHOW(canonical)	((canonical)[0] ? (canonical) : "1")
 /* Parse len bytes of unit text; false with *detail (a sentence) if invalid. Never raises. */
 extern bool ehr_unit_parse(const char *text, int len, EhrUnit *unit, char **detail);
-/* Per-call-site cache of parsed units (in flinfo->fn_mcxt, via fn_extra). */
+/* Per-call-site cache of parsed units (in flinfo->fn_mcxt, via fn_extra); NULL flinfo gives NULL. */
 typedef struct EhrUnitCache EhrUnitCache;
 extern EhrUnitCache *ehr_unit_cache(FmgrInfo *flinfo);
-/* ehr_unit_parse of a C string through the cache (cache may be NULL). */
+/*
+ * ehr_unit_parse of a C string through the cache (cache may be NULL). The
+ * returned unit's canonical text lives in the cache: a later lookup may evict
+ * it, so copy it if it must outlive the next lookup.
+ */
 extern bool ehr_unit_parse_cached(EhrUnitCache *cache, const char *text,
 								  EhrUnit *unit, char **detail);
 /* Same for a C string; raises 22P02 "unknown unit" naming it. */
@@ -198,6 +202,9 @@ extern LabValue *ehr_labvalue_convert_to(const LabValue *v, const EhrUnit *to,
 /* Same with unit text: 22P02 for an unknown unit, 22023 when incommensurable. */
 extern LabValue *ehr_labvalue_convert(const LabValue *v, const char *unit,
 									  double molar_mass);
+/* Convert a range's bounds to "to" (same digit rule); NULL when not convertible. */
+extern RefRange *ehr_refrange_convert_to(const RefRange *r, const EhrUnit *to,
+										 double molar_mass);
 /*
  * HL7 interpretation code "N", "L", "H", "LL", "HH" of v against the normal
  * range (and the critical range, may be NULL); NULL when not comparable.

@@ -369,11 +369,11 @@ skip_blanks(const char *s, int *pos)
 
 /* Parse the unit that ends the text; false with *detail when invalid. */
 static bool
-parse_trailing_unit(const char *s, int pos, EhrUnit *unit, char **detail)
+parse_trailing_unit(EhrUnitCache *cache, const char *s, int pos, EhrUnit *unit, char **detail)
 {
 	char	   *d = NULL;
 
-	if (!ehr_unit_parse(s + pos, strlen(s + pos), unit, &d))
+	if (!ehr_unit_parse_cached(cache, s + pos, unit, &d))
 	{
 		char	   *u;
 		int			len;
@@ -403,7 +403,7 @@ bad_input(const char *type, const char *str, const char *detail)
 /* ---- ehr.labvalue I/O ---- */
 
 static LabValue *
-labvalue_parse(const char *str)
+labvalue_parse(EhrUnitCache *cache, const char *str)
 {
 	int			pos = 0;
 	EhrComparator cmp;
@@ -419,7 +419,7 @@ labvalue_parse(const char *str)
 		bad_input("labvalue", str, "A lab value needs a number, optionally preceded by <, <=, > or >= and followed by a unit.");
 	if (!parse_decimal(str, &pos, &d, &detail))
 		bad_input("labvalue", str, detail);
-	if (!parse_trailing_unit(str, pos, &unit, &udetail))
+	if (!parse_trailing_unit(cache, str, pos, &unit, &udetail))
 		bad_input("labvalue", str, udetail);
 	return make_labvalue(cmp, &d, unit.canonical);
 }
@@ -441,7 +441,8 @@ PG_FUNCTION_INFO_V1(labvalue_in);
 Datum
 labvalue_in(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_LABVALUE_P(labvalue_parse(PG_GETARG_CSTRING(0)));
+	/* COPY and bulk inserts repeat a few units: parsed units are cached per call site */
+	PG_RETURN_LABVALUE_P(labvalue_parse(ehr_unit_cache(fcinfo->flinfo), PG_GETARG_CSTRING(0)));
 }
 
 PG_FUNCTION_INFO_V1(labvalue_out);
@@ -572,7 +573,7 @@ is_range_dash(const char *s, int *pos)
 #define REFRANGE_SYNTAX "A reference range is written [low,high] or (low,high) (a parenthesis excludes its bound), low-high, or one bound after <, <=, > or >=, then the unit."
 
 static RefRange *
-refrange_parse(const char *str)
+refrange_parse(EhrUnitCache *cache, const char *str)
 {
 	int			pos = 0;
 	uint8		flags = 0;
@@ -646,7 +647,7 @@ refrange_parse(const char *str)
 			bad_input("refrange", str, detail);
 		flags = EHR_RR_HAS_LOW | EHR_RR_HAS_HIGH | EHR_RR_LOW_INC | EHR_RR_HIGH_INC;
 	}
-	if (!parse_trailing_unit(str, pos, &unit, &udetail))
+	if (!parse_trailing_unit(cache, str, pos, &unit, &udetail))
 		bad_input("refrange", str, udetail);
 	if ((detail = refrange_check(flags, &low, &high)) != NULL)
 		bad_input("refrange", str, detail);
@@ -688,7 +689,7 @@ PG_FUNCTION_INFO_V1(refrange_in);
 Datum
 refrange_in(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_REFRANGE_P(refrange_parse(PG_GETARG_CSTRING(0)));
+	PG_RETURN_REFRANGE_P(refrange_parse(ehr_unit_cache(fcinfo->flinfo), PG_GETARG_CSTRING(0)));
 }
 
 PG_FUNCTION_INFO_V1(refrange_out);
@@ -969,6 +970,8 @@ convert_text(EhrUnitCache *cache, const LabValue *v, const char *unit, double mo
 
 	if (!ehr_unit_parse_cached(cache, unit, &to, &detail))
 		ehr_unit_parse_or_error(unit, &to); /* raises, naming the unit */
+	/* the next lookup may evict the cache slot that holds this spelling */
+	to.canonical = pstrdup(to.canonical);
 	result = convert_to(cache, v, &to, molar_mass);
 	if (result)
 		return result;
@@ -1183,6 +1186,98 @@ labvalue_within(PG_FUNCTION_ARGS)
 }
 
 /* ---- refrange conversion and equivalence ---- */
+
+/* One number converted by factor, keeping its significant digits plus one. */
+static void
+convert_decimal(const EhrDecimal *in, double factor, EhrDecimal *out, const char *what)
+{
+	int			n;
+
+	if (fabs(factor - 1.0) < 1e-12)
+	{
+		*out = *in;
+		return;
+	}
+	n = Min(coef_digits(in->coef) + 1, EHR_CONVERT_MAX_DIGITS);
+	if (!decimal_round(decimal_value(in) * (long double) factor, n, out))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s %s is out of range after conversion", what, decimal_to_cstring(in)),
+				 errdetail("A lab value's power of ten must lie between -99 and 99.")));
+}
+
+/*
+ * Convert a range's bounds to unit "to" (same digit rule as values); NULL
+ * when the units do not convert.
+ */
+RefRange *
+ehr_refrange_convert_to(const RefRange *r, const EhrUnit *to, double molar_mass)
+{
+	EhrUnit		from;
+	double		factor;
+	EhrDecimal	low,
+				high;
+	const char *detail;
+
+	stored_unit(NULL, r->unit, &from);
+	if (ehr_unit_factor(&from, to, molar_mass, &factor) != EHR_UNIT_OK)
+		return NULL;
+	memset(&low, 0, sizeof(low));
+	memset(&high, 0, sizeof(high));
+	if (r->flags & EHR_RR_HAS_LOW)
+		convert_decimal(&r->low, factor, &low, "lower bound");
+	if (r->flags & EHR_RR_HAS_HIGH)
+		convert_decimal(&r->high, factor, &high, "upper bound");
+	if ((detail = refrange_check(r->flags, &low, &high)) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("range %s converted to \"%s\" is empty", ehr_refrange_to_cstring(r),
+						EHR_UNIT_SHOW(to->canonical)),
+				 errdetail("%s", detail)));
+	return make_refrange(r->flags, &low, &high, to->canonical);
+}
+
+static RefRange *
+refrange_convert_text(const RefRange *r, const char *unit, double molar_mass)
+{
+	EhrUnit		to;
+	EhrUnit		from;
+	double		factor;
+	EhrUnitConversion why;
+	RefRange   *result;
+
+	ehr_unit_parse_or_error(unit, &to);
+	result = ehr_refrange_convert_to(r, &to, molar_mass);
+	if (result)
+		return result;
+	stored_unit(NULL, r->unit, &from);
+	why = ehr_unit_factor(&from, &to, molar_mass, &factor);
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("cannot convert unit \"%s\" to \"%s\"",
+					EHR_UNIT_SHOW(from.canonical), EHR_UNIT_SHOW(to.canonical)),
+			 errdetail("%s", ehr_unit_mismatch_detail(&from, &to, why))));
+	return NULL;				/* keep compiler quiet */
+}
+
+PG_FUNCTION_INFO_V1(refrange_convert);
+Datum
+refrange_convert(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_REFRANGE_P(refrange_convert_text(PG_GETARG_REFRANGE_P(0),
+											   text_to_cstring(PG_GETARG_TEXT_PP(1)), 0));
+}
+
+PG_FUNCTION_INFO_V1(refrange_convert_molar);
+Datum
+refrange_convert_molar(PG_FUNCTION_ARGS)
+{
+	float8		molar_mass = PG_GETARG_FLOAT8(2);
+
+	check_molar_mass(molar_mass);
+	PG_RETURN_REFRANGE_P(refrange_convert_text(PG_GETARG_REFRANGE_P(0),
+											   text_to_cstring(PG_GETARG_TEXT_PP(1)), molar_mass));
+}
 
 static bool
 convert_bound(const EhrDecimal *b, double factor, const EhrDecimal *like, EhrDecimal *out)

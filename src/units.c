@@ -210,6 +210,8 @@ static const char *const superscript_digits[10] = {
 
 /* Longest canonical unit text accepted. */
 #define EHR_UNIT_MAX_LEN	128
+/* Deepest nesting of parentheses. */
+#define EHR_UNIT_MAX_DEPTH	8
 /* Largest exponent magnitude (10*N and symbol exponents). */
 #define EHR_UNIT_MAX_EXP	99
 
@@ -219,6 +221,7 @@ typedef struct UnitParser
 {
 	const char *s;				/* normalised text */
 	int			pos;
+	int			depth;			/* parentheses open */
 	StringInfoData canon;		/* canonical spelling being written */
 	char	   *detail;			/* first error, a full sentence */
 } UnitParser;
@@ -427,6 +430,9 @@ parse_component(UnitParser *p, EhrUnit *u)
 	unit_set_one(u);
 	if (c == '(')
 	{
+		if (++p->depth > EHR_UNIT_MAX_DEPTH)
+			return unit_fail(p, "Parentheses in a unit may be nested at most %d deep.",
+							 EHR_UNIT_MAX_DEPTH);
 		p->pos++;
 		appendStringInfoChar(&p->canon, '(');
 		if (!parse_term(p, u))
@@ -434,6 +440,7 @@ parse_component(UnitParser *p, EhrUnit *u)
 		if (s[p->pos] != ')')
 			return unit_fail(p, "A \"(\" in a unit must be closed with \")\".");
 		p->pos++;
+		p->depth--;
 		appendStringInfoChar(&p->canon, ')');
 		return true;
 	}
@@ -644,6 +651,12 @@ ehr_unit_parse(const char *text, int len, EhrUnit *unit, char **detail)
 		len--;
 
 	memset(&p, 0, sizeof(p));
+	/* the canonical text is at most EHR_UNIT_MAX_LEN; report spellings are longer by little */
+	if (len > 4 * EHR_UNIT_MAX_LEN)
+	{
+		*detail = psprintf("A unit may be at most %d characters long.", EHR_UNIT_MAX_LEN);
+		return false;
+	}
 	p.s = normalise_spelling(text, len);
 	initStringInfo(&p.canon);
 	unit_set_one(unit);
@@ -823,6 +836,9 @@ struct EhrUnitCache
 EhrUnitCache *
 ehr_unit_cache(FmgrInfo *flinfo)
 {
+	/* DirectFunctionCall has no FmgrInfo: no cache, parse every time */
+	if (flinfo == NULL)
+		return NULL;
 	if (flinfo->fn_extra == NULL)
 	{
 		EhrUnitCache *c = MemoryContextAllocZero(flinfo->fn_mcxt, sizeof(EhrUnitCache));
