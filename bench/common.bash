@@ -39,3 +39,38 @@ interleaved_ms() {
     done
     echo
 }
+
+# cpu_ms SQL [REPS] [SETUP_SQL]: CPU time (user + system) the server backend spends
+# on one execution of SQL, averaged over REPS executions in one session; SETUP_SQL
+# (untimed) runs before each. The backend reads its own /proc/self/stat (superuser
+# pg_read_file), so other processes on a shared machine barely move the figure,
+# unlike wall-clock time. Resolution: one clock tick (usually 10 ms) per execution pair.
+cpu_ms() {
+    local sql=$1 reps=${2:-1} setup=${3:-} i script="" tck
+    tck=$(getconf CLK_TCK)
+    for i in $(seq "$reps"); do
+        [ -n "$setup" ] && script+="$setup;"$'\n'
+        script+="SELECT 'stat ' || pg_read_file('/proc/self/stat');"$'\n'"$sql;"$'\n'
+        script+="SELECT 'stat ' || pg_read_file('/proc/self/stat');"$'\n'
+    done
+    q <<<"$script" | sed -n 's/^stat .*) //p' \
+        | awk -v tck="$tck" -v reps="$reps" '{t = $12 + $13; if (NR % 2) s = t; else sum += t - s}
+                                           END {printf "%.1f", sum * 1000 / tck / reps}'
+}
+
+# interleaved_cpu REPS SQL...: $RUNS rounds of cpu_ms over the statements in turn;
+# prints the median of each (space-separated).
+interleaved_cpu() {
+    local reps=$1; shift
+    local r i n=$# times=()
+    for r in $(seq "$RUNS"); do
+        i=0
+        for sql in "$@"; do
+            times[$i]="${times[$i]:-} $(cpu_ms "$sql" "$reps")"; i=$((i + 1))
+        done
+    done
+    for i in $(seq 0 $((n - 1))); do
+        printf '%s\n' ${times[$i]} | sort -g | awk '{a[NR]=$1} END {printf "%s ", a[int((NR+1)/2)]}'
+    done
+    echo
+}

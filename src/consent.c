@@ -35,6 +35,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -204,26 +205,6 @@ ehr_category_bit(const char *label)
 	return 0;
 }
 
-static int
-category_mask_of_array(ArrayType *arr, const Oid *oids)
-{
-	Datum	   *elems;
-	bool	   *nulls;
-	int			n,
-				i,
-				j,
-				mask = 0;
-
-	deconstruct_array(arr, ARR_ELEMTYPE(arr), sizeof(Oid), true, TYPALIGN_INT,
-					  &elems, &nulls, &n);
-	for (i = 0; i < n; i++)
-		if (!nulls[i])
-			for (j = 0; j < EHR_N_CATEGORIES; j++)
-				if (DatumGetObjectId(elems[i]) == oids[j])
-					mask |= 1 << j;
-	return mask;
-}
-
 /* ---------------------------------------------------------------- the actor */
 
 /* The practitioner mapped to the session user, if any (index probe). */
@@ -270,6 +251,12 @@ actor_from_db_role(EhrActor *actor)
 	table_close(rel, AccessShareLock);
 }
 
+/* The db_role actor of the current transaction (see ehr_current_actor). */
+static EhrActor role_actor;
+static LocalTransactionId role_actor_lxid = InvalidLocalTransactionId;
+static Oid	role_actor_user = InvalidOid;
+static Oid	role_actor_nsp = InvalidOid;
+
 void
 ehr_current_actor(EhrActor *actor)
 {
@@ -291,7 +278,21 @@ ehr_current_actor(EhrActor *actor)
 		actor->resident = (ResidentId) strtoi64(v + 2, NULL, 10);
 		return;
 	}
+	/*
+	 * The db_role mapping: looked up once per transaction (a change to
+	 * ehr.practitioner takes effect in the session's next transaction).
+	 */
+	if (role_actor_lxid == MyProc->lxid && role_actor_user == GetSessionUserId() &&
+		role_actor_nsp == get_namespace_oid("ehr", false))
+	{
+		*actor = role_actor;
+		return;
+	}
 	actor_from_db_role(actor);
+	role_actor = *actor;
+	role_actor_lxid = MyProc->lxid;
+	role_actor_user = GetSessionUserId();
+	role_actor_nsp = get_namespace_oid("ehr", false);
 }
 
 static void
@@ -452,6 +453,7 @@ typedef struct ResEntry
 	ResidentId	resident;
 	bool		used;
 	int8		care;			/* resident row: -1 unknown, 0 no, 1 yes */
+	bool		switches_loaded;	/* closed is known */
 	uint8		granted;		/* EHR_CAT_* bits with an active grant */
 	uint8		closed;			/* EHR_CAT_* bits whose sharing switch is closed */
 	int64		break_glass;	/* an active break-glass grant, or 0 */
@@ -542,7 +544,7 @@ res_insert(AccessState *s, ResidentId r)
 	return e;
 }
 
-/* The practitioner's active grants, one index scan. */
+/* The practitioner's active grants, one index scan, one deform per grant. */
 static void
 load_grants(AccessState *s)
 {
@@ -550,48 +552,47 @@ load_grants(AccessState *s)
 	Oid			idxid = get_relname_relid("access_grant_practitioner_idx",
 										  get_namespace_oid("ehr", false));
 	TimestampTz now = GetCurrentStatementStartTimestamp();
-	AttrNumber	a_id = attnum_of(relid, "id"),
-				a_res = attnum_of(relid, "resident"),
-				a_cats = attnum_of(relid, "categories"),
-				a_bg = attnum_of(relid, "break_glass"),
-				a_exp = attnum_of(relid, "expires_at"),
-				a_end = attnum_of(relid, "ended_at");
+	int			a_id = attnum_of(relid, "id") - 1,
+				a_res = attnum_of(relid, "resident") - 1,
+				a_bits = attnum_of(relid, "category_bits") - 1,
+				a_bg = attnum_of(relid, "break_glass") - 1,
+				a_exp = attnum_of(relid, "expires_at") - 1,
+				a_end = attnum_of(relid, "ended_at") - 1;
 	Relation	rel;
+	TupleDesc	desc;
 	SysScanDesc scan;
 	ScanKeyData key;
 	HeapTuple	tup;
+	Datum	   *values;
+	bool	   *nulls;
 
 	rel = table_open(relid, AccessShareLock);
+	desc = RelationGetDescr(rel);
+	values = palloc(sizeof(Datum) * desc->natts);
+	nulls = palloc(sizeof(bool) * desc->natts);
 	ScanKeyInit(&key, attnum_of(relid, "practitioner"), BTEqualStrategyNumber, F_INT8EQ,
 				Int64GetDatum(s->actor.practitioner));
 	scan = systable_beginscan(rel, idxid, true, read_snapshot(), 1, &key);
 	while ((tup = systable_getnext(scan)) != NULL)
 	{
-		TupleDesc	desc = RelationGetDescr(rel);
-		bool		isnull;
-		Datum		d;
 		int64		gid;
 		ResEntry   *e;
 		int			mask,
 					i;
 
-		(void) heap_getattr(tup, a_end, desc, &isnull);
-		if (!isnull)
+		heap_deform_tuple(tup, desc, values, nulls);
+		if (!nulls[a_end])
 			continue;			/* ended */
-		d = heap_getattr(tup, a_exp, desc, &isnull);
-		if (isnull || DatumGetTimestampTz(d) <= now)
+		if (nulls[a_exp] || DatumGetTimestampTz(values[a_exp]) <= now)
 			continue;			/* expired */
-		gid = DatumGetInt64(heap_getattr(tup, a_id, desc, &isnull));
-		e = res_insert(s, DatumGetResidentId(heap_getattr(tup, a_res, desc, &isnull)));
-		if (DatumGetBool(heap_getattr(tup, a_bg, desc, &isnull)))
+		gid = DatumGetInt64(values[a_id]);
+		e = res_insert(s, DatumGetResidentId(values[a_res]));
+		if (DatumGetBool(values[a_bg]))
 		{
 			e->break_glass = gid;
 			continue;
 		}
-		d = heap_getattr(tup, a_cats, desc, &isnull);
-		if (isnull)
-			continue;
-		mask = category_mask_of_array(DatumGetArrayTypeP(d), s->cat_oids);
+		mask = nulls[a_bits] ? 0 : (DatumGetInt16(values[a_bits]) & EHR_CAT_ALL);
 		for (i = 0; i < EHR_N_CATEGORIES; i++)
 			if ((mask & (1 << i)) && e->grant_for[i] == 0)
 				e->grant_for[i] = gid;
@@ -599,52 +600,50 @@ load_grants(AccessState *s)
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
+	pfree(values);
+	pfree(nulls);
 }
 
-/* Closed sharing switches of every granted resident: one index probe each. */
+/*
+ * Closed sharing switches of one granted resident: one index probe, made the
+ * first time the query meets a row of that resident (a chart query pays for
+ * one probe, a full scan for at most one per granted resident).
+ */
 static void
-load_switches(AccessState *s)
+load_switches(AccessState *s, ResEntry *e)
 {
 	Oid			relid = ehr_relid("sharing");
 	Oid			idxid = get_relname_relid("sharing_pkey", get_namespace_oid("ehr", false));
-	AttrNumber	a_res = attnum_of(relid, "resident"),
-				a_cat = attnum_of(relid, "category"),
+	AttrNumber	a_cat = attnum_of(relid, "category"),
 				a_open = attnum_of(relid, "open");
 	Relation	rel,
 				idx;
-	uint32		i;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
 
 	rel = table_open(relid, AccessShareLock);
 	idx = index_open(idxid, AccessShareLock);
-	for (i = 0; i <= s->mask; i++)
+	eq_key(&key, idx, 1, attnum_of(relid, "resident"), ResidentIdGetDatum(e->resident));
+	scan = systable_beginscan_ordered(rel, idx, read_snapshot(), 1, &key);
+	while ((tup = systable_getnext_ordered(scan, ForwardScanDirection)) != NULL)
 	{
-		ResEntry   *e = &s->entries[i];
-		SysScanDesc scan;
-		ScanKeyData key;
-		HeapTuple	tup;
+		bool		isnull;
+		Datum		d = heap_getattr(tup, a_open, RelationGetDescr(rel), &isnull);
+		Oid			cat;
+		int			j;
 
-		if (!e->used || e->granted == 0)
+		if (isnull || DatumGetBool(d))
 			continue;
-		eq_key(&key, idx, 1, a_res, ResidentIdGetDatum(e->resident));
-		scan = systable_beginscan(rel, idxid, true, read_snapshot(), 1, &key);
-		while ((tup = systable_getnext(scan)) != NULL)
-		{
-			bool		isnull;
-			Datum		d = heap_getattr(tup, a_open, RelationGetDescr(rel), &isnull);
-			Oid			cat;
-			int			j;
-
-			if (isnull || DatumGetBool(d))
-				continue;
-			cat = DatumGetObjectId(heap_getattr(tup, a_cat, RelationGetDescr(rel), &isnull));
-			for (j = 0; j < EHR_N_CATEGORIES; j++)
-				if (cat == s->cat_oids[j])
-					e->closed |= 1 << j;
-		}
-		systable_endscan(scan);
+		cat = DatumGetObjectId(heap_getattr(tup, a_cat, RelationGetDescr(rel), &isnull));
+		for (j = 0; j < EHR_N_CATEGORIES; j++)
+			if (cat == s->cat_oids[j])
+				e->closed |= 1 << j;
 	}
+	systable_endscan_ordered(scan);
 	index_close(idx, AccessShareLock);
 	table_close(rel, AccessShareLock);
+	e->switches_loaded = true;
 }
 
 static AccessState *
@@ -671,8 +670,6 @@ access_state(FunctionCallInfo fcinfo)
 	if (s->actor.kind == EHR_ACTOR_PRACTITIONER)
 	{
 		load_grants(s);
-		if (s->count > 0)
-			load_switches(s);
 	}
 	fcinfo->flinfo->fn_extra = s;
 	return s;
@@ -725,7 +722,11 @@ ehr_can_access(PG_FUNCTION_ARGS)
 				ehr_audit_note_read(&s->actor, r, 1 << ci, origin, e->break_glass, true);
 				PG_RETURN_BOOL(true);
 			}
-			if ((e->granted & ~e->closed) & (1 << ci))
+			if (!(e->granted & (1 << ci)))
+				PG_RETURN_BOOL(false);
+			if (!e->switches_loaded)
+				load_switches(s, e);
+			if (!(e->closed & (1 << ci)))
 			{
 				ehr_audit_note_read(&s->actor, r, 1 << ci, origin, e->grant_for[ci], false);
 				PG_RETURN_BOOL(true);

@@ -68,6 +68,8 @@ typedef int64 ResidentId;
 #define RESIDENT_ID_LEN		18
 /* Writes the canonical 18 characters plus NUL into buf (19 bytes). */
 extern void resident_id_to_cstring(ResidentId id, char *buf);
+/* Parses s[0..len) by the input rules without raising; false when invalid. */
+extern bool resident_id_parse(const char *s, size_t len, ResidentId *out);
 
 /* ---- org_code.c ---- */
 /*
@@ -86,6 +88,8 @@ typedef struct OrgCode
 #define PG_RETURN_ORG_CODE_P(x)	return OrgCodePGetDatum(x)
 /* Writes the canonical 18 characters plus NUL into buf (19 bytes). */
 extern void org_code_to_cstring(const OrgCode *code, char *buf);
+/* Parses s[0..len) by the input rules without raising; false when invalid. */
+extern bool org_code_parse(const char *s, size_t len, OrgCode *out);
 
 /* ---- units.c / labvalue.c ---- */
 /*

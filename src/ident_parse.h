@@ -165,7 +165,7 @@ static inline RidError
 rid_parse(const char *s, size_t len, RidParse *r)
 {
 	char		d[17];
-	const char *digits = s;
+	const char *digits;
 	size_t		i;
 	size_t		xpos = (size_t) -1;
 	RidError	e;
@@ -197,6 +197,7 @@ rid_parse(const char *s, size_t len, RidParse *r)
 		r->offset = xpos;
 		return RID_X_NOT_LAST;
 	}
+	digits = s;
 	if (len == 15)
 	{
 		/* legacy form: "19" inserted before the two-digit year */

@@ -97,6 +97,17 @@ org_code_to_cstring(const OrgCode *code, char *buf)
 	buf[ORG_CODE_LEN] = '\0';
 }
 
+bool
+org_code_parse(const char *s, size_t len, OrgCode *out)
+{
+	OcParse		r;
+
+	if (oc_parse(s, len, &r) != OC_OK)
+		return false;
+	memcpy(out->data, r.code, ORG_CODE_LEN);
+	return true;
+}
+
 /* ---- I/O ---- */
 
 PG_FUNCTION_INFO_V1(org_code_in);

@@ -131,6 +131,17 @@ resident_id_to_cstring(ResidentId id, char *buf)
 	rid_format((int64_t) id, buf);
 }
 
+bool
+resident_id_parse(const char *s, size_t len, ResidentId *out)
+{
+	RidParse	r;
+
+	if (rid_parse(s, len, &r) != RID_OK)
+		return false;
+	*out = (ResidentId) r.value;
+	return true;
+}
+
 /* Birth date of a stored value as a PostgreSQL date. */
 static DateADT
 rid_birth_date(ResidentId id, int *y, int *m, int *d)

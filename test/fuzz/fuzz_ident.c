@@ -9,7 +9,8 @@
  *     last is 0-9/X, and the printed form parses back to the same value;
  *   - an accepted org code is 18 upper-case alphabet characters that parse
  *     back to themselves;
- *   - a rejected input reports an offset inside the (trimmed) input.
+ *   - a rejected input reports an offset inside the (trimmed) input;
+ *   - blanks added around any input change neither the verdict nor the value.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* a private heap copy: ASan sees any read past the end of the input */
 	memcpy(copy, data, size);
 	e = rid_parse(copy, size, &r);
+	/* blanks around the input change nothing */
+	{
+		char	   *padded = malloc(size + 2);
+		RidParse	rp;
+
+		padded[0] = ' ';
+		memcpy(padded + 1, data, size);
+		padded[size + 1] = '\t';
+		REQUIRE(rid_parse(padded, size + 2, &rp) == e);
+		REQUIRE(e != RID_OK || rp.value == r.value);
+		free(padded);
+	}
 	if (e == RID_OK)
 	{
 		char		buf[19];
@@ -62,6 +75,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memcpy(copy, data, size);
 	e = oc_parse(copy, size, &r);
+	/* blanks around the input change nothing */
+	{
+		char	   *padded = malloc(size + 2);
+		OcParse		rp;
+
+		padded[0] = '\n';
+		memcpy(padded + 1, data, size);
+		padded[size + 1] = ' ';
+		REQUIRE(oc_parse(padded, size + 2, &rp) == e);
+		REQUIRE(e != OC_OK || memcmp(rp.code, r.code, 18) == 0);
+		free(padded);
+	}
 	if (e == OC_OK)
 	{
 		OcParse		r2;
