@@ -50,15 +50,23 @@ echo "loading: $N results in $REPORTS reports for $RESIDENTS residents (500 each
 rq >/dev/null <<SQL
 SET client_min_messages = warning;
 SET timezone = 'Asia/Shanghai';
+BEGIN;
 SELECT setseed(0.4);
--- 20 institutions across Gansu, each QC-qualified (甘HR) for every item
+-- other benches may have inserted rows with explicit ids: continue after them
+SELECT setval(pg_get_serial_sequence('ehr.' || t, 'id'), coalesce(m, 0) + 1, false)
+  FROM (VALUES ('lab_report', (SELECT max(id) FROM ehr.lab_report)),
+               ('lab_result', (SELECT max(id) FROM ehr.lab_result)),
+               ('encounter', (SELECT max(id) FROM ehr.encounter)),
+               ('practitioner', (SELECT max(id) FROM ehr.practitioner))) AS s(t, m);
+-- 20 institutions across Gansu, each QC-qualified (甘HR) for every item (the
+-- database may hold other benches' rows: everything here has its own codes)
 CREATE TEMP TABLE inst AS
 SELECT i, b || ehr.org_code_check_char(b) AS org,
        (ARRAY['620102', '620103', '620104', '620502', '621226'])[1 + i % 5] AS region
   FROM (SELECT i, '1262' || lpad(i::text, 4, '0') || lpad((438000000 + i)::text, 9, '0') AS b
           FROM generate_series(1, 20) AS i) s;
 INSERT INTO ehr.institution (org, name, level, region)
-SELECT org::ehr.org_code, 'bench hospital ' || i, 3, region FROM inst;
+SELECT org::ehr.org_code, 'recognition bench hospital ' || i, 3, region FROM inst;
 INSERT INTO ehr.lab_item (code, name, unit, price)
 SELECT 'B' || lpad(k::text, 2, '0'), 'bench item ' || k, 'mmol/L', 5 + k FROM generate_series(1, 30) AS k;
 INSERT INTO ehr.lab_item_window (region_prefix, item, valid_for)
@@ -71,14 +79,14 @@ SELECT org::ehr.org_code, 'B' || lpad(k::text, 2, '0'), '[3.9,6.1] mmol/L' FROM 
 -- residents
 CREATE TEMP TABLE res AS
 SELECT r, b || ehr.resident_id_check_char(b) AS id
-  FROM (SELECT r, '620102' || to_char(date '1950-01-01' + r, 'YYYYMMDD') || lpad((r % 1000)::text, 3, '0') AS b
+  FROM (SELECT r, '622901' || to_char(date '1950-01-01' + r, 'YYYYMMDD') || lpad((r % 1000)::text, 3, '0') AS b
           FROM generate_series(1, $RESIDENTS) AS r) s;
-INSERT INTO ehr.resident (id, name) SELECT id::ehr.resident_id, 'bench ' || r FROM res;
+INSERT INTO ehr.resident (id, name) SELECT id::ehr.resident_id, 'bench ' || r FROM res ON CONFLICT DO NOTHING;
 -- reports: 50 per resident, final, collected over the past year
 ALTER TABLE ehr.lab_report SET (autovacuum_enabled = off);
 ALTER TABLE ehr.lab_result SET (autovacuum_enabled = off);
-INSERT INTO ehr.lab_report (id, resident, institution, collected_at, reported_at, status)
-SELECT g, res.id::ehr.resident_id, inst.org::ehr.org_code, t, t + interval '2 hours', 'final'
+INSERT INTO ehr.lab_report (resident, institution, collected_at, reported_at, status)
+SELECT res.id::ehr.resident_id, inst.org::ehr.org_code, t, t + interval '2 hours', 'final'
   FROM (SELECT g, 1 + g % $RESIDENTS AS r, 1 + (g * 7) % 20 AS i,
                now() - (random() * 365) * interval '1 day' AS t
           FROM generate_series(1, $REPORTS) AS g) s
@@ -87,14 +95,15 @@ SELECT g, res.id::ehr.resident_id, inst.org::ehr.org_code, t, t + interval '2 ho
 INSERT INTO ehr.lab_result (report, resident, institution, item, value, refrange, collected_at)
 SELECT p.id, p.resident, p.institution, 'B' || lpad((1 + (p.id * 3 + k * 3) % 30)::text, 2, '0'),
        (round((4 + random() * 3)::numeric, 1) || ' mmol/L')::ehr.labvalue, '[3.9,6.1] mmol/L', p.collected_at
-  FROM ehr.lab_report p, generate_series(0, 9) AS k;
-SELECT setval(pg_get_serial_sequence('ehr.lab_report', 'id'), $REPORTS);
+  FROM ehr.lab_report p, generate_series(0, 9) AS k
+ WHERE p.institution IN (SELECT org::ehr.org_code FROM inst);
+COMMIT;
 VACUUM ANALYZE;
 SQL
-rq -c "SELECT count(*) FROM ehr.lab_result" | sed 's/^/results loaded: /'
+rq -c "SELECT count(*) FROM ehr.lab_result" | sed 's/^/results in the database: /'
 
-RES=$(rq -c "SELECT id FROM (SELECT b || ehr.resident_id_check_char(b) AS id FROM (SELECT '620102' || to_char(date '1950-01-01' + 7, 'YYYYMMDD') || lpad('7', 3, '0') AS b) s) t")
-Q=$(rq -c "SELECT org FROM ehr.institution ORDER BY org LIMIT 1")
+RES=$(rq -c "SELECT id FROM (SELECT b || ehr.resident_id_check_char(b) AS id FROM (SELECT '622901' || to_char(date '1950-01-01' + 7, 'YYYYMMDD') || lpad('7', 3, '0') AS b) s) t")
+Q=$(rq -c "SELECT org FROM ehr.institution WHERE name = 'recognition bench hospital 1'")
 ITEMS="ARRAY['B01','B04','B07','B10','B13','B16','B19','B22','B25','B28']"
 rq -c "SELECT 'resident $RES: ' || count(*) || ' results, ' || count(*) FILTER (WHERE item = ANY($ITEMS)) || ' for the 10 ordered items'
          FROM ehr.lab_result WHERE resident = '$RES'"
@@ -182,18 +191,25 @@ echo "== 2. recognition_stats over a month of 100,000 decisions"
 rq >/dev/null <<SQL
 SET client_min_messages = warning;
 SET session_replication_role = replica;
-INSERT INTO ehr.encounter (id, resident, institution, kind, started_at)
-SELECT g, (SELECT id FROM ehr.resident ORDER BY id OFFSET (g % $RESIDENTS) LIMIT 1),
-       (SELECT org FROM ehr.institution ORDER BY org OFFSET (g % 20) LIMIT 1), 'outpatient', '2026-05-01'
-  FROM generate_series(1, 2000) AS g;
+CREATE TEMP TABLE encs AS
+WITH e AS (
+    INSERT INTO ehr.encounter (resident, institution, kind, started_at)
+    SELECT (SELECT id FROM ehr.resident ORDER BY id OFFSET (g % $RESIDENTS) LIMIT 1),
+           (SELECT org FROM ehr.institution WHERE name LIKE 'recognition bench hospital %'
+             ORDER BY org OFFSET (g % 20) LIMIT 1), 'outpatient', '2026-05-01'
+      FROM generate_series(1, 2000) AS g
+    RETURNING id, institution)
+SELECT id, institution, row_number() OVER (ORDER BY id) AS n FROM e;
 INSERT INTO ehr.recognition (result, encounter, accepted, reason, resident, institution, source, item,
                              verdict, fee_saved, decided_at)
-SELECT r.id, 1 + g % 2000, g % 10 < 7,
+SELECT r.id, e.id, g % 10 < 7,
        CASE WHEN g % 10 >= 7 THEN (ARRAY['condition_changed', 'emergency', 'too_old'])[1 + g % 3] END,
-       r.resident, (SELECT org FROM ehr.institution ORDER BY org OFFSET (g % 20) LIMIT 1), r.institution, r.item,
+       r.resident, e.institution, r.institution, r.item,
        'recognized', CASE WHEN g % 10 < 7 THEN 10 ELSE 0 END,
        timestamptz '2026-05-01 00:00+08' + (g % 2678400) * interval '1 second'
-  FROM generate_series(1, 100000) AS g JOIN ehr.lab_result r ON r.id = g * 7;
+  FROM generate_series(1, 100000) AS g
+  JOIN encs e ON e.n = 1 + g % 2000
+  JOIN ehr.lab_result r ON r.id = (SELECT min(id) FROM ehr.lab_result) + g * 7;
 RESET session_replication_role;
 ANALYZE ehr.recognition;
 SQL
