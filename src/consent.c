@@ -29,6 +29,8 @@
 #include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "access/table.h"
+#include "access/xact.h"
+#include "commands/trigger.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_enum.h"
 #include "catalog/pg_namespace.h"
@@ -57,6 +59,10 @@ static int	code_ttl_s = 300;
 static int	break_glass_ttl_s = 3600;
 static int	max_open_requests = 3;
 static int	max_requests_per_hour = 20;
+
+static void consent_xact_callback(XactEvent event, void *arg);
+static void consent_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+									 SubTransactionId parentSubid, void *arg);
 
 static bool
 check_actor(char **newval, void **extra, GucSource source)
@@ -91,6 +97,8 @@ ehr_consent_init(void)
 							   PGC_SUSET,
 							   GUC_NO_RESET_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
 							   check_actor, NULL, NULL);
+	RegisterXactCallback(consent_xact_callback, NULL);
+	RegisterSubXactCallback(consent_subxact_callback, NULL);
 	DefineCustomIntVariable("ehr.code_ttl",
 							"How long a one-time authorization code stays valid.",
 							NULL, &code_ttl_s, 300, 30, 24 * 3600,
@@ -454,6 +462,8 @@ typedef struct ResEntry
 	bool		used;
 	int8		care;			/* resident row: -1 unknown, 0 no, 1 yes */
 	bool		switches_loaded;	/* closed is known */
+	uint8		noted;			/* category bits already noted as read from noted_origin */
+	OrgCode		noted_origin;
 	uint8		granted;		/* EHR_CAT_* bits with an active grant */
 	uint8		closed;			/* EHR_CAT_* bits whose sharing switch is closed */
 	int64		break_glass;	/* an active break-glass grant, or 0 */
@@ -544,20 +554,85 @@ res_insert(AccessState *s, ResidentId r)
 	return e;
 }
 
-/* The practitioner's active grants, one index scan, one deform per grant. */
+/*
+ * The active grants of the last practitioner served, kept across queries
+ * (and transactions) while nothing can have changed them:
+ *   - the consent generation in shared memory is unchanged: every change to
+ *     ehr.access_grant or ehr.sharing bumps it, when the change is made and
+ *     again after its transaction commits (trigger ehr.consent_changed);
+ *   - no grant has expired since (valid_until is the earliest expiry), and
+ *     the copy is at most GRANT_CACHE_MAX_AGE old (bounds what a two-phase
+ *     commit, whose COMMIT PREPARED bumps nothing, can leave stale);
+ *   - this backend has not rolled back a change it made after loading.
+ * Grants are read with the latest snapshot, taken after the generation is
+ * read, so a copy is never older than its generation. Without shared memory
+ * (not preloaded) nothing is kept. Sharing switches are not kept: they are
+ * probed per query (load_switches).
+ */
+#define GRANT_CACHE_MAX_AGE		(1 * USECS_PER_SEC)
+
+typedef struct GrantRow
+{
+	ResidentId	resident;
+	int64		gid;
+	int16		bits;
+	bool		break_glass;
+} GrantRow;
+
+typedef struct GrantCache
+{
+	bool		valid;
+	int64		practitioner;
+	OrgCode		institution;
+	uint64		generation;
+	TimestampTz valid_until;
+	Oid			relid;			/* ehr.access_grant when loaded */
+	int			n;
+	GrantRow   *rows;			/* in grant_cache_cxt */
+} GrantCache;
+
+static GrantCache gcache;
+static MemoryContext grant_cache_cxt = NULL;
+static bool consent_changed_in_xact = false;
+
+static void
+fill_from_rows(AccessState *s, const GrantRow *rows, int n)
+{
+	int			i,
+				j;
+
+	for (i = 0; i < n; i++)
+	{
+		ResEntry   *e = res_insert(s, rows[i].resident);
+
+		if (rows[i].break_glass)
+		{
+			e->break_glass = rows[i].gid;
+			continue;
+		}
+		for (j = 0; j < EHR_N_CATEGORIES; j++)
+			if ((rows[i].bits & (1 << j)) && e->grant_for[j] == 0)
+				e->grant_for[j] = rows[i].gid;
+		e->granted |= rows[i].bits;
+	}
+}
+
+/* The practitioner's active grants: from the cache, or one index scan. */
 static void
 load_grants(AccessState *s)
 {
 	Oid			relid = ehr_relid("access_grant");
-	Oid			idxid = get_relname_relid("access_grant_practitioner_idx",
-										  get_namespace_oid("ehr", false));
+	Oid			idxid;
 	TimestampTz now = GetCurrentStatementStartTimestamp();
-	int			a_id = attnum_of(relid, "id") - 1,
-				a_res = attnum_of(relid, "resident") - 1,
-				a_bits = attnum_of(relid, "category_bits") - 1,
-				a_bg = attnum_of(relid, "break_glass") - 1,
-				a_exp = attnum_of(relid, "expires_at") - 1,
-				a_end = attnum_of(relid, "ended_at") - 1;
+	TimestampTz valid_until = now + GRANT_CACHE_MAX_AGE;
+	uint64		gen = 0;
+	bool		have_gen = ehr_consent_generation(&gen);
+	int			a_id,
+				a_res,
+				a_bits,
+				a_bg,
+				a_exp,
+				a_end;
 	Relation	rel;
 	TupleDesc	desc;
 	SysScanDesc scan;
@@ -565,43 +640,139 @@ load_grants(AccessState *s)
 	HeapTuple	tup;
 	Datum	   *values;
 	bool	   *nulls;
+	GrantRow   *rows;
+	int			n = 0,
+				cap = 64;
 
+	if (have_gen && gcache.valid && gcache.generation == gen && gcache.relid == relid &&
+		gcache.practitioner == s->actor.practitioner &&
+		memcmp(gcache.institution.data, s->actor.institution.data, ORG_CODE_LEN) == 0 &&
+		now < gcache.valid_until && !consent_changed_in_xact)
+	{
+		fill_from_rows(s, gcache.rows, gcache.n);
+		return;
+	}
+
+	idxid = get_relname_relid("access_grant_practitioner_idx", get_namespace_oid("ehr", false));
+	a_id = attnum_of(relid, "id") - 1;
+	a_res = attnum_of(relid, "resident") - 1;
+	a_bits = attnum_of(relid, "category_bits") - 1;
+	a_bg = attnum_of(relid, "break_glass") - 1;
+	a_exp = attnum_of(relid, "expires_at") - 1;
+	a_end = attnum_of(relid, "ended_at") - 1;
 	rel = table_open(relid, AccessShareLock);
 	desc = RelationGetDescr(rel);
 	values = palloc(sizeof(Datum) * desc->natts);
 	nulls = palloc(sizeof(bool) * desc->natts);
+	rows = palloc(sizeof(GrantRow) * cap);
 	ScanKeyInit(&key, attnum_of(relid, "practitioner"), BTEqualStrategyNumber, F_INT8EQ,
 				Int64GetDatum(s->actor.practitioner));
-	scan = systable_beginscan(rel, idxid, true, read_snapshot(), 1, &key);
+	/*
+	 * The latest committed grants (and this transaction's own), read after gen.
+	 * In parallel mode no new snapshot may be taken: the query's, uncached.
+	 */
+	if (IsInParallelMode())
+		have_gen = false;
+	scan = systable_beginscan(rel, idxid, true,
+							  have_gen ? GetLatestSnapshot() : read_snapshot(), 1, &key);
 	while ((tup = systable_getnext(scan)) != NULL)
 	{
-		int64		gid;
-		ResEntry   *e;
-		int			mask,
-					i;
+		TimestampTz exp;
 
 		heap_deform_tuple(tup, desc, values, nulls);
 		if (!nulls[a_end])
 			continue;			/* ended */
-		if (nulls[a_exp] || DatumGetTimestampTz(values[a_exp]) <= now)
+		if (nulls[a_exp] || (exp = DatumGetTimestampTz(values[a_exp])) <= now)
 			continue;			/* expired */
-		gid = DatumGetInt64(values[a_id]);
-		e = res_insert(s, DatumGetResidentId(values[a_res]));
-		if (DatumGetBool(values[a_bg]))
+		if (exp < valid_until)
+			valid_until = exp;
+		if (n == cap)
 		{
-			e->break_glass = gid;
-			continue;
+			cap *= 2;
+			rows = repalloc(rows, sizeof(GrantRow) * cap);
 		}
-		mask = nulls[a_bits] ? 0 : (DatumGetInt16(values[a_bits]) & EHR_CAT_ALL);
-		for (i = 0; i < EHR_N_CATEGORIES; i++)
-			if ((mask & (1 << i)) && e->grant_for[i] == 0)
-				e->grant_for[i] = gid;
-		e->granted |= mask;
+		rows[n].gid = DatumGetInt64(values[a_id]);
+		rows[n].resident = DatumGetResidentId(values[a_res]);
+		rows[n].break_glass = DatumGetBool(values[a_bg]);
+		rows[n].bits = nulls[a_bits] ? 0 : (DatumGetInt16(values[a_bits]) & EHR_CAT_ALL);
+		n++;
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
+	fill_from_rows(s, rows, n);
+
+	if (have_gen && !consent_changed_in_xact)
+	{
+		if (grant_cache_cxt == NULL)
+			grant_cache_cxt = AllocSetContextCreate(TopMemoryContext, "ehr grant cache",
+													ALLOCSET_SMALL_SIZES);
+		gcache.valid = false;
+		MemoryContextReset(grant_cache_cxt);
+		gcache.rows = MemoryContextAlloc(grant_cache_cxt, sizeof(GrantRow) * Max(n, 1));
+		memcpy(gcache.rows, rows, sizeof(GrantRow) * n);
+		gcache.n = n;
+		gcache.practitioner = s->actor.practitioner;
+		gcache.institution = s->actor.institution;
+		gcache.generation = gen;
+		gcache.valid_until = valid_until;
+		gcache.relid = relid;
+		gcache.valid = true;
+	}
 	pfree(values);
 	pfree(nulls);
+	pfree(rows);
+}
+
+PG_FUNCTION_INFO_V1(ehr_consent_changed);
+
+/*
+ * Trigger ehr.consent_changed (statement level, on ehr.access_grant and
+ * ehr.sharing): cached grants everywhere are out of date.
+ */
+Datum
+ehr_consent_changed(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("ehr.consent_changed() must be called as a trigger")));
+	consent_changed_in_xact = true;
+	gcache.valid = false;
+	ehr_consent_bump();
+	PG_RETURN_POINTER(NULL);
+}
+
+static void
+consent_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PREPARE:
+			/* now visible to others: whatever they loaded meanwhile is stale */
+			if (consent_changed_in_xact)
+				ehr_consent_bump();
+			consent_changed_in_xact = false;
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			if (consent_changed_in_xact)
+				gcache.valid = false;
+			consent_changed_in_xact = false;
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+consent_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						 SubTransactionId parentSubid, void *arg)
+{
+	/* a rolled-back change may be in what was loaded after it */
+	if (event == SUBXACT_EVENT_ABORT_SUB && consent_changed_in_xact)
+		gcache.valid = false;
 }
 
 /*
@@ -662,7 +833,7 @@ access_state(FunctionCallInfo fcinfo)
 		pfree(s->entries);
 	s->setting = actor_setting;
 	s->count = 0;
-	s->mask = 15;
+	s->mask = 127;
 	s->entries = MemoryContextAllocZero(s->mcxt, sizeof(ResEntry) * (s->mask + 1));
 	s->last_cat = InvalidOid;
 	ehr_current_actor(&s->actor);
@@ -692,6 +863,25 @@ category_index(AccessState *s, Oid cat)
 	return -1;
 }
 
+/*
+ * Note a permitted read for the access log; rows of one resident from one
+ * origin usually come together, so the per-entry bits skip the call.
+ */
+static inline void
+note_read(AccessState *s, ResEntry *e, int ci, const OrgCode *origin, int64 grant, bool bg)
+{
+	if ((e->noted & (1 << ci)) &&
+		memcmp(e->noted_origin.data, origin->data, ORG_CODE_LEN) == 0)
+		return;
+	if (memcmp(e->noted_origin.data, origin->data, ORG_CODE_LEN) != 0)
+	{
+		e->noted = 0;
+		memcpy(e->noted_origin.data, origin->data, ORG_CODE_LEN);
+	}
+	e->noted |= 1 << ci;
+	ehr_audit_note_read(&s->actor, e->resident, 1 << ci, origin, grant, bg);
+}
+
 PG_FUNCTION_INFO_V1(ehr_can_access);
 
 /*
@@ -719,7 +909,7 @@ ehr_can_access(PG_FUNCTION_ARGS)
 				PG_RETURN_BOOL(false);
 			if (e->break_glass != 0)
 			{
-				ehr_audit_note_read(&s->actor, r, 1 << ci, origin, e->break_glass, true);
+				note_read(s, e, ci, origin, e->break_glass, true);
 				PG_RETURN_BOOL(true);
 			}
 			if (!(e->granted & (1 << ci)))
@@ -728,7 +918,7 @@ ehr_can_access(PG_FUNCTION_ARGS)
 				load_switches(s, e);
 			if (!(e->closed & (1 << ci)))
 			{
-				ehr_audit_note_read(&s->actor, r, 1 << ci, origin, e->grant_for[ci], false);
+				note_read(s, e, ci, origin, e->grant_for[ci], false);
 				PG_RETURN_BOOL(true);
 			}
 			PG_RETURN_BOOL(false);

@@ -297,6 +297,13 @@ extern void ehr_authcode_init(void);
  */
 extern void ehr_authcode_drain_pending(void);
 
+/*
+ * authcode.c: the consent generation in shared memory, bumped on every change
+ * to grants or sharing switches; false when not preloaded.
+ */
+extern bool ehr_consent_generation(uint64 *gen);
+extern void ehr_consent_bump(void);
+
 /* ---- audit.c ---- */
 #include "datatype/timestamp.h"
 
