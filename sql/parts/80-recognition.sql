@@ -380,6 +380,8 @@ COMMENT ON FUNCTION ehr.recognition_decide() IS
     'Trigger on ehr.recognition: checks the reason, judges the result again as the caller and fills in verdict, notes, fee and who/when';
 CREATE TRIGGER recognition_decide BEFORE INSERT ON ehr.recognition
     FOR EACH ROW EXECUTE FUNCTION ehr.recognition_decide();
+COMMENT ON TRIGGER recognition_decide ON ehr.recognition IS
+    'Judges the result as the inserting role and fills in verdict, notes, fee and who/when';
 
 -- Clinicians (directly or through a gateway) record decisions and read them;
 -- only the columns the doctor chooses are insertable.
