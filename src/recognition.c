@@ -124,6 +124,7 @@ typedef struct RcItem
 	bool		price_null;
 	RcScope		scope;
 	bool		has_window;
+	int			window_prefix_len;	/* length of the region prefix it came from */
 	Datum		window;			/* Interval * */
 } RcItem;
 
@@ -232,9 +233,8 @@ rc_prepare_all(Oid fn_oid, Oid resident_type, Oid org_type)
 			" WHERE p.db_role OPERATOR(pg_catalog.=) CURRENT_USER AND p.active", 0, NULL);
 
 	/*
-	 * Q's region, the patient's sex and age, and the ordered items with the
-	 * most specific window whose prefix matches Q's region: one query (no
-	 * row when Q is not registered; a row with NULL items when none match).
+	 * Q's region, the patient's sex and age, and the ordered items: one query
+	 * (no row when Q is not registered; a row with NULL items when none match).
 	 */
 	args[0] = org_type;
 	args[1] = resident_type;
@@ -243,12 +243,7 @@ rc_prepare_all(Oid fn_oid, Oid resident_type, Oid org_type)
 	rc_plan_site = rc_prepare(
 		"SELECT s.region::pg_catalog.text, ehr.sex($2), ehr.age($2, $3),"
 		"       i.code, i.unit, i.molar_mass::pg_catalog.float8, i.price::pg_catalog.numeric,"
-		"       i.scope,"
-		"       (SELECT w.valid_for FROM ehr.lab_item_window AS w"
-		"         WHERE w.item OPERATOR(pg_catalog.=) i.code"
-		"           AND pg_catalog.starts_with(s.region, w.region_prefix)"
-		"         ORDER BY pg_catalog.length(w.region_prefix) DESC LIMIT 1),"
-		"       i.name"
+		"       i.scope, i.name"
 		"  FROM ehr.institution AS s"
 		"  LEFT JOIN ehr.lab_item AS i ON i.code OPERATOR(pg_catalog.=) ANY ($4)"
 		" WHERE s.org OPERATOR(ehr.=) $1", 4, args);
@@ -263,26 +258,36 @@ rc_prepare_all(Oid fn_oid, Oid resident_type, Oid org_type)
 		" WHERE r.resident OPERATOR(ehr.=) $1 AND r.item OPERATOR(pg_catalog.=) ANY ($2)",
 		2, args);
 
-	/* QC qualifications ('q') and reference ranges ('r') of Q and the issuers. */
+	/*
+	 * QC qualifications ('q'), reference ranges ('r') and names ('n') of Q and
+	 * the issuers, and the windows ('w') whose prefix matches Q's region.
+	 */
 	args[0] = TEXTARRAYOID;
 	args[1] = org_array;
+	args[2] = TEXTOID;
 	rc_plan_qc = rc_prepare(
 		"SELECT 'q', q.institution::pg_catalog.text, q.item,"
 		"       pg_catalog.lower(q.valid), pg_catalog.upper(q.valid), q.scope_region, q.mark,"
 		"       NULL::ehr.refrange, NULL::pg_catalog.text, NULL::pg_catalog.int4,"
-		"       NULL::pg_catalog.int4, NULL::pg_catalog.bool"
+		"       NULL::pg_catalog.int4, NULL::pg_catalog.bool, NULL::pg_catalog.interval"
 		"  FROM ehr.lab_qc AS q"
 		" WHERE q.item OPERATOR(pg_catalog.=) ANY ($1) AND q.institution OPERATOR(ehr.=) ANY ($2)"
 		" UNION ALL "
 		"SELECT 'r', f.institution::pg_catalog.text, f.item, NULL, NULL, NULL, NULL,"
-		"       f.refrange, f.sex, pg_catalog.lower(f.ages), pg_catalog.upper(f.ages), f.ages IS NULL"
+		"       f.refrange, f.sex, pg_catalog.lower(f.ages), pg_catalog.upper(f.ages), f.ages IS NULL,"
+		"       NULL"
 		"  FROM ehr.lab_refrange AS f"
 		" WHERE f.item OPERATOR(pg_catalog.=) ANY ($1) AND f.institution OPERATOR(ehr.=) ANY ($2)"
 		" UNION ALL "
 		"SELECT 'n', n.org::pg_catalog.text, '', NULL, NULL, NULL, n.name,"
-		"       NULL, NULL, NULL, NULL, NULL"
-		"  FROM ehr.institution AS n WHERE n.org OPERATOR(ehr.=) ANY ($2)",
-		2, args);
+		"       NULL, NULL, NULL, NULL, NULL, NULL"
+		"  FROM ehr.institution AS n WHERE n.org OPERATOR(ehr.=) ANY ($2)"
+		" UNION ALL "
+		"SELECT 'w', '', w.item, NULL, NULL, w.region_prefix, NULL,"
+		"       NULL, NULL, NULL, NULL, NULL, w.valid_for"
+		"  FROM ehr.lab_item_window AS w"
+		" WHERE w.item OPERATOR(pg_catalog.=) ANY ($1) AND pg_catalog.starts_with($3, w.region_prefix)",
+		3, args);
 
 	args[0] = org_type;
 	rc_plan_alliance = rc_prepare(
@@ -829,7 +834,7 @@ ehr_recognition_candidates(PG_FUNCTION_ARGS)
 		it->code = rc_getcstring(i, 4);
 		if (it->code == NULL)
 			continue;			/* no ordered item is in the catalogue */
-		it->name = rc_getcstring(i, 10);
+		it->name = rc_getcstring(i, 9);
 		it->best_row = -1;
 		nitems++;
 		{
@@ -850,9 +855,7 @@ ehr_recognition_candidates(PG_FUNCTION_ARGS)
 			strcmp(scope, "province") == 0 ? RC_SCOPE_PROVINCE : RC_SCOPE_NATIONAL;
 		if (it->scope == RC_SCOPE_ALLIANCE)
 			any_alliance = true;
-		d = rc_getdatum(i, 9, &isnull);
-		it->has_window = !isnull;
-		it->window = isnull ? (Datum) 0 : datumCopy(d, false, sizeof(Interval));
+		it->has_window = false;		/* filled from the windows query */
 	}
 	/* Every ordered item must be in the catalogue. */
 	{
@@ -939,19 +942,34 @@ ehr_recognition_candidates(PG_FUNCTION_ARGS)
 		get_typlenbyvalalign(org_type, &typlen, &typbyval, &typalign);
 		orgarr = PointerGetDatum(construct_array(orgs, norgs, org_type, typlen, typbyval, typalign));
 
-		/* Steps 4-5: QC qualifications and reference ranges, Q's and the issuers'. */
+		/* Steps 4-5: QC qualifications, reference ranges (Q's and the issuers'), names, windows. */
 		args[0] = items_arr;
 		args[1] = orgarr;
+		args[2] = CStringGetTextDatum(site_region);
 		rc_execute(rc_plan_qc, args, nulls);
 		for (i = 0; i < SPI_processed; i++)
 		{
-			RcEntry    *e = rc_entry(catalog, rc_getcstring(i, 2), rc_getcstring(i, 3), true);
+			char	   *kind = rc_getcstring(i, 1);
+			RcEntry    *e = kind[0] == 'w' ? NULL :
+				rc_entry(catalog, rc_getcstring(i, 2), rc_getcstring(i, 3), true);
 			bool		isnull;
 			Datum		d;
 
-			char	   *kind = rc_getcstring(i, 1);
+			if (kind[0] == 'w')
+			{
+				/* the longest matching region prefix wins */
+				RcItem	   *it = rc_find_item(items, nitems, rc_getcstring(i, 3));
+				char	   *prefix = rc_getcstring(i, 6);
+				int			len = (int) strlen(prefix);
 
-			if (kind[0] == 'n')
+				if (it != NULL && (!it->has_window || len > it->window_prefix_len))
+				{
+					it->has_window = true;
+					it->window_prefix_len = len;
+					it->window = datumCopy(rc_getdatum(i, 13, &isnull), false, sizeof(Interval));
+				}
+			}
+			else if (kind[0] == 'n')
 				e->name = rc_getcstring(i, 7);
 			else if (kind[0] == 'q')
 			{
