@@ -90,6 +90,14 @@ INSERT INTO ehr.lab_result (id, report, resident, institution, category, item, v
     (4, 3, '$R2', '$LZ', 'lab', 'GLU', '4.9 mmol/L', '[3.9,6.1] mmol/L', NULL, '2026-11-21 09:30+08');
 INSERT INTO ehr.document (id, resident, institution, category, encounter, title) VALUES
     (1, '$R1', '$LX', 'emr', 1, '门诊病历'), (2, '$R1', '$LX', 'archive', NULL, '健康档案');
+-- a federation view: text-valued ehr functions as columns, so filters on them ship
+-- (security_invoker: row-level security is checked as the reading role)
+CREATE SCHEMA fed;
+CREATE VIEW fed.lab_result WITH (security_invoker = true) AS
+    SELECT r.*, ehr.region_code(r.resident) AS resident_region, ehr.sex(r.resident) AS resident_sex
+      FROM ehr.lab_result r;
+GRANT USAGE ON SCHEMA fed TO fed_sc_li;
+GRANT SELECT ON fed.lab_result TO fed_sc_li;
 ANALYZE;
 SQL
 ) || bail "fixtures on A: $out"
@@ -134,8 +142,10 @@ CREATE SCHEMA gs_plain;
 IMPORT FOREIGN SCHEMA ehr LIMIT TO (resident, encounter, lab_report, lab_result, document)
     FROM SERVER prov_gs INTO gs;
 IMPORT FOREIGN SCHEMA ehr LIMIT TO (lab_result) FROM SERVER prov_gs_plain INTO gs_plain;
-GRANT USAGE ON SCHEMA gs, gs_plain TO fed_sc_li, fed_analyst;
-GRANT SELECT ON ALL TABLES IN SCHEMA gs, gs_plain TO fed_sc_li;
+CREATE SCHEMA gs_fed;
+IMPORT FOREIGN SCHEMA fed FROM SERVER prov_gs INTO gs_fed;
+GRANT USAGE ON SCHEMA gs, gs_plain, gs_fed TO fed_sc_li, fed_analyst;
+GRANT SELECT ON ALL TABLES IN SCHEMA gs, gs_plain, gs_fed TO fed_sc_li;
 GRANT SELECT ON gs.resident TO fed_analyst;
 ALTER DATABASE national SET search_path = "\$user", public, ehr;
 SQL
@@ -166,6 +176,14 @@ hasnt "$plan" "Filter:" "... and none of them is a local Filter"
 plan=$(explain "SELECT id FROM gs.lab_result WHERE ehr.region_code(resident) = '621226'")
 has "$plan" "Filter: (region_code(lab_result.resident) = '621226'::text)" \
     "limit: ehr.region_code(resident) = 'text' stays a local Filter (postgres_fdw collation rule)"
+
+plan=$(explain "SELECT id FROM gs_fed.lab_result WHERE resident_region = '621226' AND resident_sex = 'male'")
+has "$plan" "Remote SQL: SELECT id FROM fed.lab_result WHERE ((resident_region = '621226')) AND ((resident_sex = 'male'))" \
+    "workaround: the same functions as columns of a security_invoker view on A ship as plain column filters"
+
+plan=$(explain "SELECT id, resident FROM gs.lab_result ORDER BY resident LIMIT 10")
+has "$plan" "Remote SQL: SELECT id, resident FROM ehr.lab_result ORDER BY resident ASC NULLS LAST LIMIT 10::bigint" \
+    "ORDER BY a resident_id column and LIMIT are pushed down (ehr's btree operator class ships)"
 
 plan=$(explain "SELECT ehr.sex(resident), institution, count(*), max(collected_at)
                   FROM gs.lab_result WHERE category = 'lab' GROUP BY 1, 2")
@@ -218,6 +236,9 @@ check "$(qn "$counts" fed_sc_li)" "2/1/0/0/1" \
 check "$(qn "SELECT string_agg(item || ':' || category, ',' ORDER BY item) FROM gs.lab_result WHERE resident = '$R1'" fed_sc_li)" \
       "GLU:lab,WBC:lab" "R1's exam result (CT-HEAD) stays hidden: the grant covers lab only"
 check "$(qn "SELECT count(*) FROM gs.lab_result WHERE resident = '$R2'" fed_sc_li)" 0 "R2 (no grant) stays hidden"
+check "$(qn "SELECT string_agg(item || ':' || resident_region || ':' || resident_sex, ',' ORDER BY item) FROM gs_fed.lab_result" fed_sc_li)" \
+      "GLU:621226:male,WBC:621226:male" "the security_invoker view applies A's row-level security to the federated role"
+
 check "$(qn "SELECT institution || ' ' || count(*) FROM gs.lab_result WHERE ehr.region_code(resident) = '621226' GROUP BY institution" fed_sc_li)" \
       "$LX 2" "a pushed-down aggregate counts only what A's row-level security lets through"
 
