@@ -271,6 +271,15 @@ SELECT ehr.deidentify('deid_live', live => true);
 SELECT relkind, reloptions FROM pg_class WHERE oid = 'ehr_deid.deid_live'::regclass;
 SELECT id, resident, phone FROM ehr_deid.deid_live;
 SELECT ehr.refresh_deidentified('ehr_deid.deid_live') AS nothing_to_refresh;
+-- an analyst copies a dataset out (COPY (SELECT ...) TO) and nothing else
+CREATE ROLE deid_copy_analyst IN ROLE ehr_analyst;
+SET ROLE deid_copy_analyst;
+COPY (SELECT id, resident, phone FROM ehr_deid.deid_live) TO STDOUT;
+COPY (SELECT resident_sex, count(*) FROM ehr_deid.deid_t GROUP BY 1) TO STDOUT;
+COPY (SELECT * FROM deid_live) TO STDOUT;
+COPY (SELECT ehr.pseudonym('x')) TO STDOUT;
+RESET ROLE;
+DROP ROLE deid_copy_analyst;
 -- relabel, rebuild as a materialized view: the primary key is kept, so concurrently refreshable
 SELECT ehr.deidentify('deid_live');
 SELECT count(*) AS unique_indexes FROM pg_index WHERE indrelid = 'ehr_deid.deid_live'::regclass AND indisunique;
