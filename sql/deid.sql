@@ -341,6 +341,12 @@ SELECT source_column, class, dataset_column, quasi_identifier FROM ehr.deid_repo
 DROP TABLE deid_other.deid_t, deid_noid, deid_dup;
 SELECT ehr.deidentify_all(0) ORDER BY 1;
 SELECT dataset, k, live FROM ehr.deid_dataset ORDER BY 1;
+-- DDL on a source draws a reminder; a dropped dataset (or source) is forgotten
+ALTER TABLE deid_live ADD COLUMN extra int;
+SECURITY LABEL FOR ehr ON COLUMN deid_live.extra IS 'keep';
+ALTER TABLE deid_nolabel ADD COLUMN b int;
+DROP MATERIALIZED VIEW ehr_deid.deid_live;
+SELECT dataset FROM ehr.deid_dataset WHERE dataset LIKE 'deid%' ORDER BY 1;
 
 -- clean up
 DROP TABLE deid_ids;
