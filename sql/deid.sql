@@ -271,6 +271,15 @@ SELECT ehr.deidentify('deid_live', live => true);
 SELECT relkind, reloptions FROM pg_class WHERE oid = 'ehr_deid.deid_live'::regclass;
 SELECT id, resident, phone FROM ehr_deid.deid_live;
 SELECT ehr.refresh_deidentified('ehr_deid.deid_live') AS nothing_to_refresh;
+-- an analyst copies a dataset out (COPY (SELECT ...) TO) and nothing else
+CREATE ROLE deid_copy_analyst IN ROLE ehr_analyst;
+SET ROLE deid_copy_analyst;
+COPY (SELECT id, resident, phone FROM ehr_deid.deid_live) TO STDOUT;
+COPY (SELECT resident_sex, count(*) FROM ehr_deid.deid_t GROUP BY 1) TO STDOUT;
+COPY (SELECT * FROM deid_live) TO STDOUT;
+COPY (SELECT ehr.pseudonym('x')) TO STDOUT;
+RESET ROLE;
+DROP ROLE deid_copy_analyst;
 -- relabel, rebuild as a materialized view: the primary key is kept, so concurrently refreshable
 SELECT ehr.deidentify('deid_live');
 SELECT count(*) AS unique_indexes FROM pg_index WHERE indrelid = 'ehr_deid.deid_live'::regclass AND indisunique;
@@ -332,6 +341,12 @@ SELECT source_column, class, dataset_column, quasi_identifier FROM ehr.deid_repo
 DROP TABLE deid_other.deid_t, deid_noid, deid_dup;
 SELECT ehr.deidentify_all(0) ORDER BY 1;
 SELECT dataset, k, live FROM ehr.deid_dataset ORDER BY 1;
+-- DDL on a source draws a reminder; a dropped dataset (or source) is forgotten
+ALTER TABLE deid_live ADD COLUMN extra int;
+SECURITY LABEL FOR ehr ON COLUMN deid_live.extra IS 'keep';
+ALTER TABLE deid_nolabel ADD COLUMN b int;
+DROP MATERIALIZED VIEW ehr_deid.deid_live;
+SELECT dataset FROM ehr.deid_dataset WHERE dataset LIKE 'deid%' ORDER BY 1;
 
 -- clean up
 DROP TABLE deid_ids;

@@ -625,6 +625,65 @@ COMMENT ON FUNCTION ehr.deid_report(regclass) IS
     'Each column of a labelled relation (or of its dataset): label, class, dataset column, whether k applies to it, and the k the dataset reaches';
 
 -- ---------------------------------------------------------------------------
+-- Keeping datasets in step with DDL. A materialized dataset is a snapshot of
+-- its source's labels: after ALTER TABLE or SECURITY LABEL on a source, say
+-- which dataset needs ehr.deidentify() again; when a dataset or its source is
+-- dropped, forget it. SECURITY DEFINER: the DDL's author may not read
+-- ehr.deid_dataset. Neither function can fail on a relation it does not know.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION ehr.deid_ddl_watch() RETURNS event_trigger
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $deid_ddl_watch$
+DECLARE
+    c record;
+BEGIN
+    FOR c IN
+        SELECT DISTINCT d.source, d.dataset
+          FROM pg_catalog.pg_event_trigger_ddl_commands() e
+          JOIN ehr.deid_dataset d ON d.source OPERATOR(pg_catalog.=) e.objid
+         WHERE e.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+    LOOP
+        RAISE NOTICE 'dataset ehr_deid.% was built from the previous definition of %',
+                     pg_catalog.quote_ident(c.dataset), c.source
+              USING HINT = pg_catalog.format('Rebuild it: SELECT ehr.deidentify(%L);', c.source::pg_catalog.text);
+    END LOOP;
+END
+$deid_ddl_watch$;
+REVOKE ALL ON FUNCTION ehr.deid_ddl_watch() FROM PUBLIC;
+COMMENT ON FUNCTION ehr.deid_ddl_watch() IS
+    'Event trigger: after ALTER or SECURITY LABEL on the source of a dataset, a NOTICE saying to rebuild it';
+CREATE EVENT TRIGGER ehr_deid_ddl ON ddl_command_end
+    WHEN TAG IN ('ALTER TABLE', 'ALTER VIEW', 'ALTER FOREIGN TABLE', 'ALTER MATERIALIZED VIEW', 'SECURITY LABEL')
+    EXECUTE FUNCTION ehr.deid_ddl_watch();
+COMMENT ON EVENT TRIGGER ehr_deid_ddl IS 'Reminds to rebuild a de-identified dataset after DDL on its source';
+
+CREATE FUNCTION ehr.deid_drop_watch() RETURNS event_trigger
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $deid_drop_watch$
+BEGIN
+    -- during DROP EXTENSION the registry itself may be gone
+    IF pg_catalog.to_regclass('ehr.deid_dataset') IS NULL THEN
+        RETURN;
+    END IF;
+    DELETE FROM ehr.deid_dataset d
+     USING pg_catalog.pg_event_trigger_dropped_objects() o
+     WHERE o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+       AND o.objsubid OPERATOR(pg_catalog.=) 0
+       AND (o.objid OPERATOR(pg_catalog.=) d.source
+            OR (o.schema_name OPERATOR(pg_catalog.=) 'ehr_deid' AND o.object_name OPERATOR(pg_catalog.=) d.dataset));
+END
+$deid_drop_watch$;
+REVOKE ALL ON FUNCTION ehr.deid_drop_watch() FROM PUBLIC;
+COMMENT ON FUNCTION ehr.deid_drop_watch() IS
+    'Event trigger: forgets a de-identified dataset when it or its source is dropped';
+CREATE EVENT TRIGGER ehr_deid_drop ON sql_drop
+    WHEN TAG IN ('DROP TABLE', 'DROP VIEW', 'DROP MATERIALIZED VIEW', 'DROP FOREIGN TABLE', 'DROP SCHEMA', 'DROP OWNED')
+    EXECUTE FUNCTION ehr.deid_drop_watch();
+COMMENT ON EVENT TRIGGER ehr_deid_drop IS 'Forgets a de-identified dataset when it or its source is dropped';
+
+-- ---------------------------------------------------------------------------
 -- The extension's own tables, labelled (what ehr.deidentify_all() publishes).
 -- Direct identifiers (names, phones, addresses, free text, record numbers) are
 -- withheld; residents and institutions become pseudonyms that join across
