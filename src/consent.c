@@ -264,11 +264,15 @@ static EhrActor role_actor;
 static LocalTransactionId role_actor_lxid = InvalidLocalTransactionId;
 static Oid	role_actor_user = InvalidOid;
 static Oid	role_actor_nsp = InvalidOid;
+static uint64 role_actor_gen = 0;
+static bool consent_changed_in_xact = false;
 
 void
 ehr_current_actor(EhrActor *actor)
 {
 	const char *v = actor_setting;
+	uint64		gen = 0;
+	bool		have_gen;
 
 	memset(actor, 0, sizeof(EhrActor));
 	if (v != NULL && v[0] == 'p' && v[1] == ':')
@@ -287,11 +291,14 @@ ehr_current_actor(EhrActor *actor)
 		return;
 	}
 	/*
-	 * The db_role mapping: looked up once per transaction (a change to
-	 * ehr.practitioner takes effect in the session's next transaction).
+	 * The db_role mapping: kept while the consent generation (which changes
+	 * to ehr.practitioner bump too) is unchanged, else once per transaction.
 	 */
-	if (role_actor_lxid == MyProc->lxid && role_actor_user == GetSessionUserId() &&
-		role_actor_nsp == get_namespace_oid("ehr", false))
+	have_gen = ehr_consent_generation(&gen);
+	if (role_actor_user == GetSessionUserId() &&
+		role_actor_nsp == get_namespace_oid("ehr", false) &&
+		((have_gen && role_actor_gen == gen && !consent_changed_in_xact) ||
+		 role_actor_lxid == MyProc->lxid))
 	{
 		*actor = role_actor;
 		return;
@@ -301,6 +308,7 @@ ehr_current_actor(EhrActor *actor)
 	role_actor_lxid = MyProc->lxid;
 	role_actor_user = GetSessionUserId();
 	role_actor_nsp = get_namespace_oid("ehr", false);
+	role_actor_gen = have_gen && !consent_changed_in_xact ? gen : 0;
 }
 
 static void
@@ -571,11 +579,15 @@ res_insert(AccessState *s, ResidentId r)
  */
 #define GRANT_CACHE_MAX_AGE		(1 * USECS_PER_SEC)
 
+static int	closed_bits(ResidentId resident, Snapshot snap, const Oid *cat_oids);
+
 typedef struct GrantRow
 {
 	ResidentId	resident;
 	int64		gid;
 	int16		bits;
+	int16		closed;			/* the resident's closed switches (cached rows) */
+	bool		closed_known;
 	bool		break_glass;
 } GrantRow;
 
@@ -593,7 +605,6 @@ typedef struct GrantCache
 
 static GrantCache gcache;
 static MemoryContext grant_cache_cxt = NULL;
-static bool consent_changed_in_xact = false;
 
 static void
 fill_from_rows(AccessState *s, const GrantRow *rows, int n)
@@ -614,6 +625,11 @@ fill_from_rows(AccessState *s, const GrantRow *rows, int n)
 			if ((rows[i].bits & (1 << j)) && e->grant_for[j] == 0)
 				e->grant_for[j] = rows[i].gid;
 		e->granted |= rows[i].bits;
+		if (rows[i].closed_known)
+		{
+			e->closed = rows[i].closed;
+			e->switches_loaded = true;
+		}
 	}
 }
 
@@ -695,10 +711,29 @@ load_grants(AccessState *s)
 		rows[n].resident = DatumGetResidentId(values[a_res]);
 		rows[n].break_glass = DatumGetBool(values[a_bg]);
 		rows[n].bits = nulls[a_bits] ? 0 : (DatumGetInt16(values[a_bits]) & EHR_CAT_ALL);
+		rows[n].closed = 0;
+		rows[n].closed_known = false;
 		n++;
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
+
+	/*
+	 * A copy to keep also holds the switches of its residents, read with the
+	 * same latest snapshot (switch changes bump the generation too).
+	 */
+	if (have_gen && !consent_changed_in_xact)
+	{
+		int			i;
+		Snapshot	snap = GetLatestSnapshot();
+
+		for (i = 0; i < n; i++)
+			if (!rows[i].break_glass)
+			{
+				rows[i].closed = closed_bits(rows[i].resident, snap, s->cat_oids);
+				rows[i].closed_known = true;
+			}
+	}
 	fill_from_rows(s, rows, n);
 
 	if (have_gen && !consent_changed_in_xact)
@@ -775,13 +810,9 @@ consent_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 		gcache.valid = false;
 }
 
-/*
- * Closed sharing switches of one granted resident: one index probe, made the
- * first time the query meets a row of that resident (a chart query pays for
- * one probe, a full scan for at most one per granted resident).
- */
-static void
-load_switches(AccessState *s, ResEntry *e)
+/* Closed sharing switches of one resident, as EHR_CAT_* bits: one index probe. */
+static int
+closed_bits(ResidentId resident, Snapshot snap, const Oid *cat_oids)
 {
 	Oid			relid = ehr_relid("sharing");
 	Oid			idxid = get_relname_relid("sharing_pkey", get_namespace_oid("ehr", false));
@@ -792,11 +823,12 @@ load_switches(AccessState *s, ResEntry *e)
 	SysScanDesc scan;
 	ScanKeyData key;
 	HeapTuple	tup;
+	int			closed = 0;
 
 	rel = table_open(relid, AccessShareLock);
 	idx = index_open(idxid, AccessShareLock);
-	eq_key(&key, idx, 1, attnum_of(relid, "resident"), ResidentIdGetDatum(e->resident));
-	scan = systable_beginscan_ordered(rel, idx, read_snapshot(), 1, &key);
+	eq_key(&key, idx, 1, attnum_of(relid, "resident"), ResidentIdGetDatum(resident));
+	scan = systable_beginscan_ordered(rel, idx, snap, 1, &key);
 	while ((tup = systable_getnext_ordered(scan, ForwardScanDirection)) != NULL)
 	{
 		bool		isnull;
@@ -808,12 +840,23 @@ load_switches(AccessState *s, ResEntry *e)
 			continue;
 		cat = DatumGetObjectId(heap_getattr(tup, a_cat, RelationGetDescr(rel), &isnull));
 		for (j = 0; j < EHR_N_CATEGORIES; j++)
-			if (cat == s->cat_oids[j])
-				e->closed |= 1 << j;
+			if (cat == cat_oids[j])
+				closed |= 1 << j;
 	}
 	systable_endscan_ordered(scan);
 	index_close(idx, AccessShareLock);
 	table_close(rel, AccessShareLock);
+	return closed;
+}
+
+/*
+ * Closed switches of a granted resident not known from the cache: probed the
+ * first time the query meets a row of that resident, with the query's snapshot.
+ */
+static void
+load_switches(AccessState *s, ResEntry *e)
+{
+	e->closed = closed_bits(e->resident, read_snapshot(), s->cat_oids);
 	e->switches_loaded = true;
 }
 
