@@ -48,8 +48,9 @@ qs() { psql -X -q -At -v ON_ERROR_STOP=1 -h "$WORK/n" -p "$PN" -U "${2:-postgres
 qn() { psql -X -q -At -v ON_ERROR_STOP=1 -h "$WORK/n" -p "$PN" -U "${2:-postgres}" -d national -c "$1" 2>&1; }
 explain() { qn "EXPLAIN (VERBOSE, COSTS OFF) $1" fed_sc_li; }
 
-PW_LI=$(openssl rand -hex 16)
-PW_AN=$(openssl rand -hex 16)
+randhex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
+PW_LI=$(randhex 16)
+PW_AN=$(randhex 16)
 
 # ------------------------------------------------------------------ provinces
 # Residents: R1 张三 (Li county, Gansu; also treated in Chengdu), R2 李四 (Lanzhou),
@@ -284,7 +285,7 @@ has "$(qn "SELECT count(*) FROM gs.resident" fed_analyst)" "permission denied fo
 
 KEYDIR=$WORK/keys
 mkdir -p "$KEYDIR"
-openssl rand -hex 32 >"$KEYDIR/pseudonym.key"
+randhex 32 >"$KEYDIR/pseudonym.key"
 chmod 700 "$KEYDIR"; chmod 600 "$KEYDIR/pseudonym.key"
 [ "$(id -u)" = 0 ] && chown -R postgres: "$KEYDIR"
 for q in qa qs; do
