@@ -7,7 +7,9 @@
 #      recognize, end_access — as a pool role (ehr_gateway), at 1 and 2 clients for
 #      EHR_VISIT_SECONDS (30) each, -M prepared, --report-per-command; the median
 #      visit comes from pgbench's per-transaction log; against the floor of the same
-#      number of round trips (SELECT 1 per command, same client, same run);
+#      number of round trips (SELECT 1 per command, same client, same run); and the
+#      server's CPU time per visit (every process of the cluster, exited backends
+#      included through the postmaster's cutime/cstime), robust on a shared machine;
 #   3. ehr.refresh_deidentified of ehr_deid.lab_result (1,000,000 rows), median of
 #      EHR_BENCH_RUNS (3), against CREATE TABLE AS of the same rows.
 # Runs against PGHOST/PGPORT and EHR_BENCH_DB when make bench provides them;
@@ -40,6 +42,18 @@ chmod 777 "$W"
 trap 'rm -rf "$W"; [ -n "${BENCH_TMP:-}" ] && { stop_cluster "$BENCH_TMP/main"; rm -rf "$BENCH_TMP"; }; true' EXIT
 
 sq() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
+PM_PID=$(head -1 "$(sq -c 'SHOW data_directory')/postmaster.pid")
+TCK=$(getconf CLK_TCK)
+# server_cpu_ms: CPU time (user + system) of the postmaster, its live children and
+# its reaped children (cutime/cstime), in ms
+server_cpu_ms() {
+    local t=0 f
+    for f in /proc/[0-9]*/stat; do
+        awk -v pm="$PM_PID" '{ sub(/^.*\) /, ""); if ($2 == pm) print $12 + $13 }' "$f" 2>/dev/null
+    done >"$W/cpu.children"
+    t=$(awk '{s += $1} END {print s + 0}' "$W/cpu.children")
+    awk -v c="$t" -v tck="$TCK" '{ sub(/^.*\) /, ""); printf "%.0f", (c + $12 + $13 + $14 + $15) * 1000 / tck }' "/proc/$PM_PID/stat"
+}
 now_ms() { date +%s%3N; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
@@ -66,10 +80,14 @@ run_pgbench() {
 for c in 1 2; do
     echo
     floor=$(run_pgbench "$c" "$W/floor.pgbench" "floor$c")
+    cpu0=$(server_cpu_ms)
     visit=$(run_pgbench "$c" "$HERE/90-visit.pgbench" "visit$c")
+    cpu1=$(server_cpu_ms)
+    nvisits=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$W/visit$c.out")
     tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$W/visit$c.out")
     fails=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$W/visit$c.out")
     echo "$c client(s), $SECONDS_PER_RUN s: $tps visits/s, median visit $visit ms (floor of $ncmd round trips: $floor ms; visit minus floor: $(awk -v a="$visit" -v b="$floor" 'BEGIN {printf "%.2f", a - b}') ms), failed: ${fails:-0}"
+    echo "server CPU time per visit: $(awk -v a="$cpu0" -v b="$cpu1" -v n="$nvisits" 'BEGIN {printf "%.2f", (b - a) / n}') ms ($nvisits visits)"
     echo "per-command latency (ms, average):"
     sed -n '/latency average = /p; /statement latencies in milliseconds/,$p' "$W/visit$c.out" | grep -vE '^(statement latencies|latency average)' \
         | sed 's/^ *\([0-9.]*\) *\([0-9]*\) *\(.*\)$/  \1  \3/' | cut -c1-150
