@@ -99,6 +99,8 @@ extern void org_code_to_cstring(const OrgCode *code, char *buf);
 
 
 /* ---- card.c ---- */
-
+/* health_card.c: electronic health card; registers ehr.health_code_ttl. */
+extern int	ehr_health_code_ttl;
+extern void ehr_health_card_init(void);
 
 #endif							/* EHR_H */
