@@ -129,7 +129,8 @@ SELECT p.* FROM ehr.health_card c,
  WHERE c.resident = '11010020171225006X';
 SELECT ehr._health_code_dynamic(repeat('0', 64), 'infinity');
 SELECT ehr._health_code_dynamic('nope', now());
-SELECT ehr.health_code_static('11010119900307002X');
+-- a resident without a card
+SELECT ehr.health_code_static('110101199003070038');
 -- issue: a dynamic code expiring ehr.health_code_ttl seconds after the statement, to the second
 SHOW ehr.health_code_ttl;
 SELECT c.card_id = p.card_id AS own_card, p.kind,
@@ -143,7 +144,7 @@ SELECT p.expires_at = date_trunc('second', statement_timestamp() + interval '5 m
 RESET ehr.health_code_ttl;
 SET ehr.health_code_ttl = 0;
 SELECT count(*) AS codes_on_record FROM ehr.health_code;
-SELECT ehr.issue_health_code('11010119900307002X');
+SELECT ehr.issue_health_code('110101199003070038');
 
 -- ---- Resolving (here as superuser; role checks are in test/pgtap/health_card.sql) ----
 SELECT ehr.resolve_health_code(ehr.issue_health_code('11010020171225006X')) AS resolved;
