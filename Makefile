@@ -6,6 +6,7 @@
 #                              clusters, pg_regress + pgTAP + isolation + shell suites
 #   make demo                  a throwaway cluster loaded with the platform's scenario
 #   make bench / make fuzz     benchmarks and the libFuzzer run (not part of make test)
+#   make memcheck              the pg_regress suites with backends under valgrind
 
 EXTENSION = ehr
 EXTVERSION := $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(dir $(lastword $(MAKEFILE_LIST)))ehr.control)
@@ -56,7 +57,7 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/parts/*.sql)) ehr.con
 	   printf '%s\n' '\echo Use "CREATE EXTENSION ehr" to load this file. \quit'; \
 	   for f in $(sort $(wildcard sql/parts/*.sql)); do echo; echo "-- ==== $$f"; cat $$f; done; } > $@
 
-.PHONY: test demo demo-stop bench fuzz print-regress print-regress-opts
+.PHONY: test demo demo-stop bench fuzz memcheck print-regress print-regress-opts
 print-regress:
 	@echo $(REGRESS)
 print-regress-opts:
@@ -71,3 +72,5 @@ bench:
 	bash scripts/bench.sh
 fuzz:
 	bash test/fuzz/run.sh
+memcheck:
+	bash scripts/memcheck.sh

@@ -86,7 +86,9 @@ start_cluster() {
         echo "log_min_messages = notice"
         for l in "$@"; do echo "$l"; done
     } | as_server tee -a "$dir/data/postgresql.conf" >/dev/null
-    as_server "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null
+    # PG_CTL_POSTGRES: another server binary or wrapper (scripts/memcheck.sh runs valgrind)
+    as_server "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t "${PG_CTL_TIMEOUT:-60}" \
+        ${PG_CTL_POSTGRES:+-p "$PG_CTL_POSTGRES"} start >/dev/null
     export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres
 }
 
