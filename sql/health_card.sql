@@ -220,7 +220,7 @@ SELECT p.oid::regprocedure AS function,
   FROM pg_proc p
  WHERE p.pronamespace = 'ehr'::regnamespace
    AND (p.proname LIKE '%health%' OR p.proname = '_sm4_ecb')
- ORDER BY 1::text;
+ ORDER BY p.oid::regprocedure::text;
 SELECT c AS relation,
        has_table_privilege('public', c, 'SELECT') AS public_reads,
        has_table_privilege('ehr_terminal', c, 'SELECT') AS terminal_reads,

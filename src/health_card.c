@@ -38,6 +38,9 @@
 #include "datatype/timestamp.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/guc.h"
@@ -65,9 +68,70 @@
 /* ehr.health_code_ttl: lifetime of a dynamic QR payload, in seconds. */
 int			ehr_health_code_ttl = 60;
 
+/*
+ * Wrong SMS verification codes are counted in shared memory: a counter in a
+ * table row would be undone by the caller's ROLLBACK (or savepoint, or the
+ * very error that reports the wrong code). A ring of slots keyed by
+ * verification id; a verification older than the ring is long superseded,
+ * since only a card's newest verification is accepted.
+ */
+#define EHC_MAX_TRIES		5
+#define EHC_TRY_SLOTS		4096
+
+typedef struct EhcTrySlot
+{
+	int64		verification;
+	int			tries;
+} EhcTrySlot;
+
+typedef struct EhcTryShared
+{
+	LWLock	   *lock;
+	uint32		next;
+	EhcTrySlot	slots[EHC_TRY_SLOTS];
+} EhcTryShared;
+
+static EhcTryShared *ehc_tries = NULL;
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static void
+ehc_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(EhcTryShared)));
+	RequestNamedLWLockTranche("ehr_health_card", 1);
+}
+
+static void
+ehc_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	ehc_tries = ShmemInitStruct("ehr_health_card_tries", sizeof(EhcTryShared), &found);
+	if (!found)
+	{
+		memset(ehc_tries, 0, sizeof(EhcTryShared));
+		ehc_tries->lock = &(GetNamedLWLockTranche("ehr_health_card"))->lock;
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
 void
 ehr_health_card_init(void)
 {
+	if (process_shared_preload_libraries_in_progress)
+	{
+		prev_shmem_request_hook = shmem_request_hook;
+		shmem_request_hook = ehc_shmem_request;
+		prev_shmem_startup_hook = shmem_startup_hook;
+		shmem_startup_hook = ehc_shmem_startup;
+	}
+
 	DefineCustomIntVariable("ehr.health_code_ttl",
 							"Lifetime of a dynamic health card QR code, in seconds.",
 							"ehr.issue_health_code() sets the expiry of each dynamic "
@@ -610,4 +674,142 @@ ehr_health_card_caller(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_DATUM(DirectFunctionCall1(namein,
 										CStringGetDatum(GetUserNameFromId(GetOuterUserId(), false))));
+}
+
+/* ---- SMS verification of a static code ---- */
+
+PG_FUNCTION_INFO_V1(ehr_health_card_new_code);
+
+/* ehr._health_card_new_code(): six decimal digits from the CSPRNG, unbiased. */
+Datum
+ehr_health_card_new_code(PG_FUNCTION_ARGS)
+{
+	uint32		r;
+	char		buf[8];
+
+	/* 4294 * 10^6 is the largest multiple of 10^6 below 2^32: reject above it */
+	do
+		ehr_random_bytes((uint8 *) &r, sizeof(r));
+	while (r >= UINT64CONST(4294000000));
+	snprintf(buf, sizeof(buf), "%06u", r % 1000000);
+	r = 0;
+	PG_RETURN_TEXT_P(cstring_to_text(buf));
+}
+
+/* HMAC-SM3 under key access_code over "ehc:" || verification id || code. */
+static void
+verification_hash(FmgrInfo *flinfo, int64 verification, text *code, uint8 *out)
+{
+	const EhrKey *key = ehr_keyring_cached(flinfo, "access_code");
+	int			clen = VARSIZE_ANY_EXHDR(code);
+	uint8	   *msg = palloc(4 + 8 + clen);
+	int			i;
+
+	memcpy(msg, "ehc:", 4);
+	for (i = 0; i < 8; i++)
+		msg[4 + i] = (uint8) (verification >> (56 - 8 * i));
+	memcpy(msg + 12, VARDATA_ANY(code), clen);
+	ehr_hmac_sm3(key->bytes, key->len, msg, 12 + clen, out);
+	ehr_wipe(msg, 12 + clen);
+	pfree(msg);
+}
+
+PG_FUNCTION_INFO_V1(ehr_health_card_code_hash);
+
+/* ehr._health_card_code_hash(verification, code): what the table stores. */
+Datum
+ehr_health_card_code_hash(PG_FUNCTION_ARGS)
+{
+	bytea	   *out = palloc(VARHDRSZ + EHR_SM3_LEN);
+
+	SET_VARSIZE(out, VARHDRSZ + EHR_SM3_LEN);
+	verification_hash(fcinfo->flinfo, PG_GETARG_INT64(0), PG_GETARG_TEXT_PP(1),
+					  (uint8 *) VARDATA(out));
+	PG_RETURN_BYTEA_P(out);
+}
+
+/* The slot of a verification (claimed when absent); caller holds the lock. */
+static EhcTrySlot *
+try_slot(int64 verification)
+{
+	EhcTrySlot *slot;
+	int			i;
+
+	for (i = 0; i < EHC_TRY_SLOTS; i++)
+		if (ehc_tries->slots[i].verification == verification)
+			return &ehc_tries->slots[i];
+	slot = &ehc_tries->slots[ehc_tries->next++ % EHC_TRY_SLOTS];
+	slot->verification = verification;
+	slot->tries = 0;
+	return slot;
+}
+
+PG_FUNCTION_INFO_V1(ehr_health_card_code_check);
+
+/*
+ * ehr._health_card_code_check(verification, card_id, code, code_hash,
+ * expires_at, used): raises unless code is right, unused, unexpired and the
+ * verification not locked. A wrong code is counted in shared memory before
+ * the error, so no rollback un-counts it; the fifth locks the verification.
+ */
+Datum
+ehr_health_card_code_check(PG_FUNCTION_ARGS)
+{
+	int64		verification = PG_GETARG_INT64(0);
+	char	   *card = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	text	   *code = PG_GETARG_TEXT_PP(2);
+	bytea	   *stored = PG_GETARG_BYTEA_PP(3);
+	TimestampTz expires = PG_GETARG_TIMESTAMPTZ(4);
+	bool		used = PG_GETARG_BOOL(5);
+	uint8		mac[EHR_SM3_LEN];
+	bool		right;
+	int			tries;
+
+	if (ehc_tries == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("SMS verification of health cards needs ehr in shared_preload_libraries"),
+				 errdetail("Wrong codes are counted in shared memory, which only a preloaded library has.")));
+
+	/* a locked verification is refused before the code is even compared */
+	LWLockAcquire(ehc_tries->lock, LW_SHARED);
+	tries = 0;
+	for (int i = 0; i < EHC_TRY_SLOTS; i++)
+		if (ehc_tries->slots[i].verification == verification)
+			tries = ehc_tries->slots[i].tries;
+	LWLockRelease(ehc_tries->lock);
+	if (tries >= EHC_MAX_TRIES)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("SMS verification of card \"%s\" is locked", card),
+				 errdetail("%d wrong codes were entered.", EHC_MAX_TRIES),
+				 errhint("Send a new code with ehr.send_health_card_code(payload).")));
+	if (used)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("SMS verification code of card \"%s\" has already been used", card),
+				 errhint("Send a new code with ehr.send_health_card_code(payload).")));
+	if (GetCurrentStatementStartTimestamp() >= expires)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("SMS verification code of card \"%s\" has expired", card),
+				 errhint("Send a new code with ehr.send_health_card_code(payload).")));
+
+	verification_hash(fcinfo->flinfo, verification, code, mac);
+	right = VARSIZE_ANY_EXHDR(stored) == EHR_SM3_LEN &&
+		ehr_const_time_equal(mac, VARDATA_ANY(stored), EHR_SM3_LEN);
+	ehr_wipe(mac, sizeof(mac));
+	if (right)
+		PG_RETURN_VOID();
+
+	LWLockAcquire(ehc_tries->lock, LW_EXCLUSIVE);
+	tries = ++try_slot(verification)->tries;
+	LWLockRelease(ehc_tries->lock);
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PASSWORD),
+			 errmsg("wrong SMS verification code for card \"%s\"", card),
+			 tries >= EHC_MAX_TRIES ?
+			 errdetail("That was the %dth wrong code: the verification is now locked.", EHC_MAX_TRIES) :
+			 errdetail("%d of %d tries left.", EHC_MAX_TRIES - tries, EHC_MAX_TRIES)));
+	PG_RETURN_VOID();
 }
