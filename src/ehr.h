@@ -84,6 +84,124 @@ typedef struct OrgCode
 extern void org_code_to_cstring(const OrgCode *code, char *buf);
 
 /* ---- units.c / labvalue.c ---- */
+/*
+ * A parsed UCUM unit: magnitude in base units and a dimension vector (see
+ * units.c). mol and each arbitrary unit are dimensions of their own, so
+ * mass <-> substance needs a molar mass and [iU] converts only to [iU].
+ */
+enum
+{
+	EHR_DIM_LENGTH,				/* m */
+	EHR_DIM_MASS,				/* g */
+	EHR_DIM_TIME,				/* s */
+	EHR_DIM_ANGLE,				/* rad */
+	EHR_DIM_TEMPERATURE,		/* K */
+	EHR_DIM_CHARGE,				/* C */
+	EHR_DIM_LUMINOUS,			/* cd */
+	EHR_DIM_AMOUNT,				/* mol */
+	EHR_DIM_IU,					/* [iU] (arbitrary) */
+	EHR_DIM_ARB,				/* [arb'U] (arbitrary) */
+	EHR_DIM_CFU,				/* [CFU] (arbitrary) */
+	EHR_UNIT_NDIM
+};
+
+typedef struct EhrUnit
+{
+	double		scale;			/* magnitude in base units */
+	int16		dim[EHR_UNIT_NDIM];
+	char	   *canonical;		/* canonical spelling, palloc'd ("" = unity) */
+} EhrUnit;
+
+typedef enum EhrUnitConversion
+{
+	EHR_UNIT_OK,
+	EHR_UNIT_INCOMMENSURABLE,
+	EHR_UNIT_NEEDS_MOLAR_MASS	/* mass <-> substance without a molar mass */
+} EhrUnitConversion;
+
+/* Parse len bytes of unit text; false with *detail (a sentence) if invalid. Never raises. */
+extern bool ehr_unit_parse(const char *text, int len, EhrUnit *unit, char **detail);
+/* Same for a C string; raises 22P02 "unknown unit" naming it. */
+extern void ehr_unit_parse_or_error(const char *text, EhrUnit *unit);
+extern bool ehr_unit_commensurable(const EhrUnit *a, const EhrUnit *b);
+/* *factor converts a value in "from" to "to"; molar_mass in g/mol, 0 for none. */
+extern EhrUnitConversion ehr_unit_factor(const EhrUnit *from, const EhrUnit *to,
+										 double molar_mass, double *factor);
+extern char *ehr_unit_mismatch_detail(const EhrUnit *from, const EhrUnit *to,
+									  EhrUnitConversion why);
+
+/* A decimal as written: coef x 10^exp; 5.60 is {560, -2}. At most 18 digits. */
+typedef struct EhrDecimal
+{
+	int64		coef;
+	int32		exp;
+	int32		reserved;		/* zero */
+} EhrDecimal;
+
+typedef enum EhrComparator
+{
+	EHR_CMP_NONE = 0, EHR_CMP_LT, EHR_CMP_LE, EHR_CMP_GT, EHR_CMP_GE
+} EhrComparator;
+
+/* ehr.labvalue (varlena, double-aligned, all padding zero so bytes compare/hash). */
+typedef struct LabValue
+{
+	int32		vl_len_;
+	uint8		comparator;		/* EhrComparator */
+	uint8		reserved[3];
+	EhrDecimal	value;
+	char		unit[FLEXIBLE_ARRAY_MEMBER];	/* canonical, NUL-terminated */
+} LabValue;
+
+/* ehr.refrange flags */
+#define EHR_RR_HAS_LOW		0x01
+#define EHR_RR_HAS_HIGH		0x02
+#define EHR_RR_LOW_INC		0x04
+#define EHR_RR_HIGH_INC		0x08
+
+typedef struct RefRange
+{
+	int32		vl_len_;
+	uint8		flags;
+	uint8		reserved[3];
+	EhrDecimal	low;
+	EhrDecimal	high;
+	char		unit[FLEXIBLE_ARRAY_MEMBER];	/* canonical, NUL-terminated */
+} RefRange;
+
+#define DatumGetLabValueP(X)	((LabValue *) PG_DETOAST_DATUM(X))
+#define PG_GETARG_LABVALUE_P(n)	DatumGetLabValueP(PG_GETARG_DATUM(n))
+#define PG_RETURN_LABVALUE_P(x)	PG_RETURN_POINTER(x)
+#define DatumGetRefRangeP(X)	((RefRange *) PG_DETOAST_DATUM(X))
+#define PG_GETARG_REFRANGE_P(n)	DatumGetRefRangeP(PG_GETARG_DATUM(n))
+#define PG_RETURN_REFRANGE_P(x)	PG_RETURN_POINTER(x)
+
+/*
+ * Convert v to unit "to" (molar_mass 0 for none), keeping the comparator and
+ * the input's significant digits plus one. Returns NULL when the units do not
+ * convert (never raises for that); raises 22003 if the result is out of range.
+ */
+extern LabValue *ehr_labvalue_convert_to(const LabValue *v, const EhrUnit *to,
+										 double molar_mass);
+/* Same with unit text: 22P02 for an unknown unit, 22023 when incommensurable. */
+extern LabValue *ehr_labvalue_convert(const LabValue *v, const char *unit,
+									  double molar_mass);
+/*
+ * HL7 interpretation code "N", "L", "H", "LL", "HH" of v against the normal
+ * range (and the critical range, may be NULL); NULL when not comparable.
+ */
+extern const char *ehr_labvalue_interpret(const LabValue *v, const RefRange *normal,
+										  const RefRange *critical);
+/*
+ * True when a and b state the same interval: same bound kinds, and each side's
+ * bounds converted to the other's unit round to the other's written digits.
+ * *comparable is false (and the result false) when the units do not convert.
+ */
+extern bool ehr_refrange_equivalent(const RefRange *a, const RefRange *b,
+									double molar_mass, bool *comparable);
+/* Canonical text of a value or range (palloc'd). */
+extern char *ehr_labvalue_to_cstring(const LabValue *v);
+extern char *ehr_refrange_to_cstring(const RefRange *r);
 
 
 /* ---- consent.c / authcode.c ---- */
