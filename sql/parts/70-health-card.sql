@@ -100,6 +100,8 @@ CREATE TABLE ehr.health_code (
     PRIMARY KEY (card_id, validity)
 );
 REVOKE ALL ON ehr.health_code FROM PUBLIC;
+-- dumped like every table of the extension (outstanding codes must keep their single use)
+SELECT pg_catalog.pg_extension_config_dump('ehr.health_code', '');
 COMMENT ON TABLE ehr.health_code IS 'Dynamic health card QR codes issued by this platform, until they expire';
 COMMENT ON COLUMN ehr.health_code.card_id IS 'The card the code was issued for';
 COMMENT ON COLUMN ehr.health_code.validity IS 'The payload''s validity block (hex)';
@@ -424,6 +426,8 @@ CREATE TABLE ehr.health_card_verification (
 );
 CREATE INDEX health_card_verification_card_idx ON ehr.health_card_verification (card_id, id);
 REVOKE ALL ON ehr.health_card_verification FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('ehr.health_card_verification', '');
+SELECT pg_catalog.pg_extension_config_dump('ehr.health_card_verification_id_seq', '');
 COMMENT ON TABLE ehr.health_card_verification IS
     'SMS codes sent to card holders so a terminal may resolve a static code; only a card''s newest counts';
 COMMENT ON COLUMN ehr.health_card_verification.id IS 'Verification id';
