@@ -98,6 +98,12 @@ SELECT ehr._health_card_main_index('01', '11010020171225006X')
      = '5345AD2E1F21A0B774C4E86640350F0F03A7A027F84C08957E0B99DF8929C823' AS matches_openssl_hmac_sm3;
 
 -- ---- Cards ----
+INSERT INTO ehr.resident (id, name, phone) VALUES
+    ('11010020171225006X', '张三', '13800000000'),
+    ('110101199003070011', '李四', NULL),
+    ('11010119900307002X', '王五', '13900000000'),
+    ('110101199003070038', '赵六', '13700000000');
+SELECT ehr.issue_health_card('110101199003070046');
 SELECT ehr.issue_health_card('11010020171225006X') AS card;
 SELECT ehr.issue_health_card('11010020171225006X') AS same_card_again;
 SELECT card_id = ehr.health_card_id(id_type, resident::text, main_index) AS id_derived,
@@ -229,4 +235,5 @@ SELECT c AS relation,
 
 -- ---- Clean up: fresh random keys, no cards left behind ----
 DELETE FROM ehr.health_card;
+DELETE FROM ehr.resident WHERE id IN ('11010020171225006X', '110101199003070011', '11010119900307002X', '110101199003070038');
 SELECT ehr.rotate_key(k) FROM unnest(ARRAY['ehc_root', 'ehc_index', 'ehc_protect']) k;

@@ -66,7 +66,7 @@ COMMENT ON FUNCTION ehr._health_code_parse(text) IS
 
 CREATE TABLE ehr.health_card (
     card_id    text PRIMARY KEY CHECK (card_id ~ '^([0-9A-F]{32}){1,2}$'),
-    resident   ehr.resident_id NOT NULL UNIQUE,
+    resident   ehr.resident_id NOT NULL UNIQUE REFERENCES ehr.resident (id),
     id_type    text NOT NULL CHECK (id_type ~ '^[0-9]{2}$'),
     main_index text NOT NULL CHECK (main_index ~ '^[0-9A-F]{64}$'),
     kind       text NOT NULL DEFAULT 'full' CHECK (kind IN ('temporary', 'full')),
@@ -232,6 +232,11 @@ BEGIN
             UPDATE ehr.health_card h SET kind = 'full' WHERE h.card_id OPERATOR(pg_catalog.=) c.card_id;
         END IF;
         RETURN c.card_id;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM ehr.resident r WHERE r.id OPERATOR(ehr.=) issue_health_card.resident) THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = pg_catalog.format('resident %s is not registered', resident),
+            DETAIL = 'A health card is issued only to a resident in ehr.resident.';
     END IF;
     mi := ehr._health_card_main_index(id_type, number);
     c.card_id := ehr.health_card_id(id_type, number, mi);

@@ -22,6 +22,8 @@ GRANT ehr_clinician TO hc_tap_clerk;
 GRANT ehr_gateway TO hc_tap_app;
 GRANT USAGE ON SCHEMA public TO hc_tap_terminal, hc_tap_clerk, hc_tap_app;
 
+INSERT INTO ehr.resident (id, name, phone) VALUES ('11010020171225006X', '张三', '13800000000');
+
 SELECT plan(24);
 
 -- a card and a fresh code, issued by the application (ehr_gateway)
