@@ -32,6 +32,7 @@ stop
 mkdir -p "$DEMO_DIR"; chmod 755 "$DEMO_DIR"
 start_cluster "$DEMO_DIR"
 psql -X -q -d postgres -c "CREATE DATABASE $DB" >/dev/null
+psql -X -q -d "$DB" -c "CREATE EXTENSION ehr" >/dev/null
 
 for f in scripts/demo/*.sql; do
     echo
@@ -39,10 +40,13 @@ for f in scripts/demo/*.sql; do
     psql -X -d "$DB" -v ON_ERROR_STOP=1 --echo-queries -P pager=off -f "$f"
 done
 
+stop_hint="make demo-stop"
+[ "$DEMO_DIR" != /tmp/ehr-demo ] && stop_hint="EHR_DEMO_DIR=$DEMO_DIR bash scripts/demo.sh stop"
 cat <<EOF
 
 The demo cluster is running (PostgreSQL 15, ehr preloaded, loopback only).
   connect:  psql -h $PGHOST -p $PGPORT -U postgres $DB
-  stop:     make demo-stop
+            (schema ehr is on $DB's search_path: try  SELECT * FROM lab_item;)
+  stop:     $stop_hint
   log:      $DEMO_DIR/server.log
 EOF

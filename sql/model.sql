@@ -115,6 +115,9 @@ DELETE FROM ehr.lab_item WHERE code = 'MODEL-GLU';
 CREATE ROLE model_clinician IN ROLE ehr_clinician;
 CREATE ROLE model_analyst IN ROLE ehr_analyst;
 CREATE ROLE model_nobody;
+-- Row-level security (consent) shows a clinician the rows of the acting practitioner's
+-- institution; a superuser may name the actor directly (a gateway uses ehr.act_as).
+SELECT set_config('ehr.actor', format('p:%s:%s', :doc, :'org'), false) IS NOT NULL AS acting;
 SET ROLE model_clinician;
 SELECT count(*) AS my_results FROM ehr.lab_result WHERE report = :rep;
 INSERT INTO ehr.encounter (resident, institution, practitioner, kind, started_at)
@@ -123,6 +126,7 @@ UPDATE ehr.lab_result SET value_text = 'changed' WHERE report = :rep;
 DELETE FROM ehr.document;
 INSERT INTO ehr.lab_item (code, name) VALUES ('MODEL-Y', 'y');
 RESET ROLE;
+RESET ehr.actor;
 SET ROLE model_analyst;
 SELECT count(*) > 3000 AS reads_regions FROM ehr.region;
 SELECT count(*) FROM ehr.resident;
