@@ -35,12 +35,14 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "datatype/timestamp.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/guc.h"
@@ -812,4 +814,91 @@ ehr_health_card_code_check(PG_FUNCTION_ARGS)
 			 errdetail("That was the %dth wrong code: the verification is now locked.", EHC_MAX_TRIES) :
 			 errdetail("%d of %d tries left.", EHC_MAX_TRIES - tries, EHC_MAX_TRIES)));
 	PG_RETURN_VOID();
+}
+
+/* ---- Access log and grants (the consent capability's API) ---- */
+
+PG_FUNCTION_INFO_V1(ehr_health_card_log);
+
+/*
+ * ehr._health_card_log(card_id, resident, action, outcome, practitioner,
+ * grant_id, request_id): one access-log event per resolution, code sent or
+ * scan-to-authorize: "card_resolved", "card_code_sent", "card_authorized",
+ * or "card_refused" with the reason. The row is written in the current
+ * transaction; a refusal is also written to the server log at once, since
+ * the error that follows rolls the row back.
+ */
+Datum
+ehr_health_card_log(PG_FUNCTION_ARGS)
+{
+	char	   *action = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	char	   *outcome = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	bool		refused = strcmp(outcome, "resolved") != 0 &&
+		strcmp(outcome, "sent") != 0 && strcmp(outcome, "authorized") != 0;
+	char	   *caller = GetUserNameFromId(GetOuterUserId(), false);
+	EhrAuditEvent ev;
+
+	memset(&ev, 0, sizeof(ev));
+	if (refused)
+		ev.event = "card_refused";
+	else if (strcmp(action, "send_code") == 0)
+		ev.event = "card_code_sent";
+	else if (strcmp(action, "authorize") == 0)
+		ev.event = "card_authorized";
+	else
+		ev.event = "card_resolved";
+	if (!PG_ARGISNULL(1))
+	{
+		ev.has_resident = true;
+		ev.resident = PG_GETARG_RESIDENT_ID(1);
+	}
+	ev.practitioner = PG_ARGISNULL(4) ? 0 : PG_GETARG_INT64(4);
+	ev.grant_id = PG_ARGISNULL(5) ? 0 : PG_GETARG_INT64(5);
+	ev.request_id = PG_ARGISNULL(6) ? 0 : PG_GETARG_INT64(6);
+	ev.detail = psprintf("role=%s action=%s outcome=%s card=%s",
+						 caller, action, outcome,
+						 PG_ARGISNULL(0) ? "-" : text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	if (refused)
+		ehr_audit_log_line(&ev, "refused health code");
+	ehr_audit_event(&ev);
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(ehr_health_card_grant);
+
+/*
+ * ehr._health_card_grant(practitioner, resident, categories text[]): the
+ * grant confirm_access would make, through the consent capability's
+ * ehr_grant_create, recorded as made "via health_card".
+ */
+Datum
+ehr_health_card_grant(PG_FUNCTION_ARGS)
+{
+	int64		practitioner = PG_GETARG_INT64(0);
+	ResidentId	resident = PG_GETARG_RESIDENT_ID(1);
+	ArrayType  *cats = PG_GETARG_ARRAYTYPE_P(2);
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	int			mask = 0;
+	int			i;
+
+	deconstruct_array(cats, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	for (i = 0; i < n; i++)
+	{
+		char	   *label;
+		int			bit;
+
+		if (nulls[i])
+			continue;
+		label = TextDatumGetCString(elems[i]);
+		bit = ehr_category_bit(label);
+		if (bit == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown record category \"%s\"", label),
+					 errdetail("Categories are lab, exam, emr and archive.")));
+		mask |= bit;
+	}
+	PG_RETURN_INT64(ehr_grant_create(practitioner, resident, mask, "health_card"));
 }

@@ -119,22 +119,27 @@ REVOKE ALL ON FUNCTION ehr._health_card_caller() FROM PUBLIC;
 COMMENT ON FUNCTION ehr._health_card_caller() IS
     'Internal: the role that called into the extension (current_user outside any SECURITY DEFINER function)';
 
--- Every resolution and scan-to-authorize is recorded here; see the consent
--- capability's access log.
-CREATE FUNCTION ehr._health_card_log(card_id text, resident ehr.resident_id,
-                                     action text, outcome text) RETURNS void
-    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-    SET search_path = pg_catalog, pg_temp
-    AS $$
-BEGIN
-    -- Until the access log exists, the server log keeps the record.
-    RAISE LOG 'ehr health card: role=% action=% card=% outcome=%',
-        pg_catalog.quote_ident(ehr._health_card_caller()), action, card_id, outcome;
-END
-$$;
-REVOKE ALL ON FUNCTION ehr._health_card_log(text, ehr.resident_id, text, text) FROM PUBLIC;
-COMMENT ON FUNCTION ehr._health_card_log(text, ehr.resident_id, text, text) IS
-    'Internal: record a health code resolution or scan-to-authorize (terminal role, card, outcome) in the access log';
+-- Every resolution, code sent and scan-to-authorize goes to ehr.access_log
+-- (consent capability): events card_resolved, card_code_sent, card_authorized,
+-- card_refused; detail "role=<calling role> action=… outcome=… card=…".
+-- A refusal is raised as an error right after, which rolls its row back: it is
+-- also written to the server log at once ("ehr audit: event=card_refused …").
+CREATE FUNCTION ehr._health_card_log(card_id text, resident ehr.resident_id, action text, outcome text,
+                                     practitioner bigint DEFAULT NULL, grant_id bigint DEFAULT NULL,
+                                     request_id bigint DEFAULT NULL) RETURNS void
+    AS 'MODULE_PATHNAME', 'ehr_health_card_log'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION ehr._health_card_log(text, ehr.resident_id, text, text, bigint, bigint, bigint) FROM PUBLIC;
+COMMENT ON FUNCTION ehr._health_card_log(text, ehr.resident_id, text, text, bigint, bigint, bigint) IS
+    'Internal: record a health code resolution, code sent or scan-to-authorize (calling role, card, outcome) in the access log';
+
+CREATE FUNCTION ehr._health_card_grant(practitioner bigint, resident ehr.resident_id, categories text[])
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'ehr_health_card_grant'
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+REVOKE ALL ON FUNCTION ehr._health_card_grant(bigint, ehr.resident_id, text[]) FROM PUBLIC;
+COMMENT ON FUNCTION ehr._health_card_grant(bigint, ehr.resident_id, text[]) IS
+    'Internal: the grant confirm_access would make, made via the health card (consent''s ehr_grant_create)';
 
 -- ---- Checking a scanned payload ----
 
@@ -322,6 +327,15 @@ DECLARE
     payload text;
     p record;
 BEGIN
+    -- The code stands for the patient's consent (scan to authorize): only the
+    -- resident (through act_as_resident) or an ehr_admin may have one made, never
+    -- a practitioner acting through the same gateway.
+    IF NOT COALESCE(ehr.current_resident() OPERATOR(ehr.=) resident, false)
+       AND NOT pg_catalog.pg_has_role(session_user, 'ehr_admin', 'MEMBER') THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = pg_catalog.format('only resident %s or an ehr_admin may have their health code issued', resident),
+            DETAIL = 'The resident acts through ehr.act_as_resident (an ehr_gateway pool); a dynamic code is their consent and no practitioner may mint it.';
+    END IF;
     SELECT * INTO c FROM ehr.health_card h WHERE h.resident OPERATOR(ehr.=) issue_health_code.resident;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'undefined_object',
@@ -395,6 +409,85 @@ REVOKE ALL ON FUNCTION ehr.resolve_health_code(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ehr.resolve_health_code(text) TO ehr_terminal;
 COMMENT ON FUNCTION ehr.resolve_health_code(text) IS
     'The resident a scanned dynamic health code belongs to; every resolution is recorded in the access log (ehr_terminal)';
+
+-- ---- Scan to authorize ----
+
+-- The patient shows the dynamic code instead of reading out the SMS code of an
+-- access request: if the code is valid and its card belongs to the request's
+-- resident, the grant is made as confirm_access would make it. Each dynamic
+-- payload authorizes once: its ehr.health_code row is locked and marked, so a
+-- second session waits and then finds it used.
+CREATE FUNCTION ehr.confirm_access_by_health_code(request bigint, payload text) RETURNS bigint
+    LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    p  bigint := ehr._require_practitioner();
+    rq ehr.access_request;
+    r  record;
+    g  bigint;
+BEGIN
+    SELECT * INTO rq FROM ehr.access_request a WHERE a.id OPERATOR(pg_catalog.=) request FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_object',
+            MESSAGE = pg_catalog.format('access request %s does not exist', request),
+            DETAIL = 'Pass the id that ehr.request_access returned.';
+    END IF;
+    IF rq.practitioner OPERATOR(pg_catalog.<>) p THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = pg_catalog.format('access request %s was made by another practitioner', request),
+            DETAIL = 'Only the practitioner who requested access may confirm it.';
+    END IF;
+    IF rq.used_at IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = pg_catalog.format('access request %s has already been confirmed', request),
+            DETAIL = pg_catalog.format('It made grant %s; another visit needs a new request.', rq.grant_id);
+    END IF;
+    IF rq.expires_at OPERATOR(pg_catalog.<=) pg_catalog.now() THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = pg_catalog.format('access request %s has expired', request),
+            DETAIL = pg_catalog.format('It was open until %s (ehr.code_ttl); make a new request.', rq.expires_at);
+    END IF;
+
+    r := ehr._health_code_check(payload, 'authorize');
+    IF r.kind OPERATOR(pg_catalog.<>) 'dynamic' THEN
+        PERFORM ehr._health_card_log((r.card).card_id, (r.card).resident, 'authorize', 'static_code', p, NULL, request);
+        RAISE EXCEPTION USING ERRCODE = 'invalid_authorization_specification',
+            MESSAGE = pg_catalog.format('static health code of card "%s" cannot authorize access', (r.card).card_id),
+            DETAIL = 'The static code is printed on the card; only the dynamic code on the patient''s phone stands for consent.';
+    END IF;
+    IF (r.card).resident OPERATOR(ehr.<>) rq.resident THEN
+        PERFORM ehr._health_card_log((r.card).card_id, (r.card).resident, 'authorize', 'other_resident', p, NULL, request);
+        RAISE EXCEPTION USING ERRCODE = 'invalid_authorization_specification',
+            MESSAGE = pg_catalog.format('health card "%s" does not belong to the resident of access request %s',
+                                        (r.card).card_id, request),
+            DETAIL = 'The patient who shows the code must be the one whose records were requested.';
+    END IF;
+    -- single use, even when two sessions scan the same payload at once
+    UPDATE ehr.health_code h SET authorized_at = pg_catalog.now()
+     WHERE h.card_id OPERATOR(pg_catalog.=) (r.card).card_id
+       AND h.validity OPERATOR(pg_catalog.=) r.validity
+       AND h.authorized_at IS NULL;
+    IF NOT FOUND THEN
+        PERFORM ehr._health_card_log((r.card).card_id, (r.card).resident, 'authorize', 'already_used', p, NULL, request);
+        RAISE EXCEPTION USING ERRCODE = 'invalid_authorization_specification',
+            MESSAGE = pg_catalog.format('health code of card "%s" has already authorized an access', (r.card).card_id),
+            DETAIL = 'Each dynamic code authorizes once; the patient refreshes the code for another.';
+    END IF;
+
+    g := ehr._health_card_grant(p, rq.resident, rq.categories::text[]);
+    UPDATE ehr.access_grant ag SET request = rq.id WHERE ag.id OPERATOR(pg_catalog.=) g;
+    UPDATE ehr.access_request a SET used_at = pg_catalog.now(), grant_id = g WHERE a.id OPERATOR(pg_catalog.=) rq.id;
+    UPDATE ehr.health_code h SET grant_id = g
+     WHERE h.card_id OPERATOR(pg_catalog.=) (r.card).card_id AND h.validity OPERATOR(pg_catalog.=) r.validity;
+    PERFORM ehr._health_card_log((r.card).card_id, (r.card).resident, 'authorize', 'authorized', p, g, request);
+    RETURN g;
+END
+$$;
+REVOKE ALL ON FUNCTION ehr.confirm_access_by_health_code(bigint, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ehr.confirm_access_by_health_code(bigint, text) TO ehr_clinician, ehr_gateway;
+COMMENT ON FUNCTION ehr.confirm_access_by_health_code(bigint, text) IS
+    'The requesting practitioner scans the patient''s dynamic health code instead of entering the SMS code; returns the grant id';
 
 -- ---- Static codes: SMS verification through the outbox ----
 
