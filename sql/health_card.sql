@@ -237,3 +237,184 @@ SELECT c AS relation,
 DELETE FROM ehr.health_card;
 DELETE FROM ehr.resident WHERE id IN ('11010020171225006X', '110101199003070011', '11010119900307002X', '110101199003070038');
 SELECT ehr.rotate_key(k) FROM unnest(ARRAY['ehc_root', 'ehc_index', 'ehc_protect']) k;
+
+-- ==== Scan to authorize, the SMS path and the access log: a database of its own with
+-- the consent fixture (hospitals A 兰州大学第二医院 and B 礼县人民医院; practitioner 1 张伟
+-- at A through the gateway, 2 李娜 at B; R1 张三 621226198001011236 with a phone,
+-- R2 李四 620102199002150024, R4 赵六 621226195507120014 without a phone) ====
+CREATE DATABASE ehr_card_regress;
+\c ehr_card_regress
+SET client_min_messages = warning;
+CREATE EXTENSION ehr;
+\set ECHO none
+\i test/pgtap/fixtures/consent_world.sql
+\set ECHO all
+RESET client_min_messages;
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+SET search_path = public, ehr;
+CREATE FUNCTION pg_temp.write_key(name text, hex text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('COPY (SELECT %L) TO %L', hex,
+                   current_setting('data_directory') || '/hc_' || name || '.key');
+    PERFORM ehr.load_key(name, 'hc_' || name || '.key');
+END $$;
+SELECT pg_temp.write_key('ehc_root', '0123456789ABCDEFFEDCBA9876543210');
+SELECT pg_temp.write_key('ehc_index', '000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F');
+SELECT ehr.issue_health_card(r) FROM unnest(ARRAY['621226198001011236', '620102199002150024',
+                                                   '621226195507120014']::ehr.resident_id[]) r;
+SELECT card_id AS r1_card FROM ehr.health_card WHERE resident = '621226198001011236' \gset
+SELECT card_id AS r2_card FROM ehr.health_card WHERE resident = '620102199002150024' \gset
+SELECT card_id AS r4_card FROM ehr.health_card WHERE resident = '621226195507120014' \gset
+
+-- ---- who may have a dynamic code made: the resident (or an ehr_admin), nobody else ----
+SET SESSION AUTHORIZATION ehr_t_gateway;
+SELECT ehr.issue_health_code('621226198001011236');
+BEGIN;
+SELECT ehr.act_as(1);
+SELECT ehr.issue_health_code('621226198001011236');
+ROLLBACK;
+BEGIN;
+SELECT ehr.act_as_resident('621226198001011236');
+SELECT ehr.issue_health_code('621226198001011236') ~ '^[0-9A-F]{64}:2:[0-9A-F]{32}$' AS own_code;
+COMMIT;
+RESET SESSION AUTHORIZATION;
+
+-- ---- scan to authorize ----
+SET SESSION AUTHORIZATION ehr_t_gateway;
+BEGIN;
+SELECT ehr.act_as(1);
+SELECT ehr.request_access('621226198001011236', '{lab,exam}') AS req \gset
+SELECT ehr.request_access('621226198001011236', '{emr}') AS req_later \gset
+SELECT ehr.request_access('620102199002150024', '{lab}') AS req_r2 \gset
+COMMIT;
+RESET SESSION AUTHORIZATION;
+SELECT ehr.issue_health_code('621226198001011236') AS r1_code \gset
+SELECT ehr.issue_health_code('620102199002150024') AS r2_code \gset
+SELECT ehr._health_code_dynamic(:'r1_card', '2026-01-01 00:00+08') AS r1_past_code \gset
+SET SESSION AUTHORIZATION ehr_t_gateway;
+SELECT ehr.confirm_access_by_health_code(:req, :'r1_code');             -- nobody acting
+BEGIN;
+SELECT ehr.act_as(2);
+SELECT ehr.confirm_access_by_health_code(:req, :'r1_code');             -- not the requester
+ROLLBACK;
+BEGIN;
+SELECT ehr.act_as(1);
+SELECT ehr.confirm_access_by_health_code(999999, :'r1_code');            -- no such request
+ROLLBACK;
+BEGIN;
+SELECT ehr.act_as(1);
+SELECT ehr.confirm_access_by_health_code(:req, :'r1_card' || ':1');      -- static code
+ROLLBACK;
+BEGIN;
+SELECT ehr.act_as(1);
+SELECT ehr.confirm_access_by_health_code(:req, :'r2_code');              -- another patient's code
+ROLLBACK;
+BEGIN;
+SELECT ehr.act_as(1);
+SELECT ehr.confirm_access_by_health_code(:req, 'garbage');               -- malformed
+ROLLBACK;
+BEGIN;
+SELECT ehr.act_as(1);
+SELECT ehr.confirm_access_by_health_code(:req, :'r1_past_code');         -- expired code
+ROLLBACK;
+BEGIN;
+SELECT ehr.act_as(1);
+SELECT ehr.confirm_access_by_health_code(:req, :'r1_code') AS grant_id \gset
+SELECT ehr.confirm_access_by_health_code(:req, :'r1_code');             -- the request is used
+ROLLBACK;
+RESET SESSION AUTHORIZATION;
+-- the rolled-back attempts left the code unused: it authorizes now, once
+SET SESSION AUTHORIZATION ehr_t_gateway;
+BEGIN;
+SELECT ehr.act_as(1);
+SELECT ehr.confirm_access_by_health_code(:req, :'r1_code') > 0 AS granted;
+COMMIT;
+BEGIN;
+SELECT ehr.act_as(1);
+SELECT ehr.confirm_access_by_health_code(:req_later, :'r1_code');       -- the code is used
+ROLLBACK;
+BEGIN;
+SELECT ehr.act_as(1);
+-- the grant opens the requested categories of 张三's records at B to 张伟 at A
+SELECT category, count(*) FROM ehr.lab_report WHERE resident = '621226198001011236' GROUP BY 1 ORDER BY 1;
+SELECT count(*) AS documents FROM ehr.document WHERE resident = '621226198001011236';
+COMMIT;
+RESET SESSION AUTHORIZATION;
+SELECT g.practitioner, g.resident, g.categories, g.via, g.request = :req AS for_request,
+       r.used_at IS NOT NULL AS request_used, r.grant_id = g.id AS request_points_to_grant,
+       h.grant_id = g.id AS code_points_to_grant, h.authorized_at IS NOT NULL AS code_used
+  FROM ehr.access_grant g
+  JOIN ehr.access_request r ON r.id = g.request
+  JOIN ehr.health_code h ON h.grant_id = g.id;
+-- an expired request cannot be confirmed by scanning either
+UPDATE ehr.access_request SET expires_at = '2026-01-01 00:00+08' WHERE id = :req_r2;
+SET SESSION AUTHORIZATION ehr_t_gateway;
+BEGIN;
+SELECT ehr.act_as(1);
+SELECT ehr.confirm_access_by_health_code(:req_r2, :'r2_code');
+ROLLBACK;
+RESET SESSION AUTHORIZATION;
+
+-- ---- static code + SMS code (a terminal) ----
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'hc_regress_terminal') THEN
+        CREATE ROLE hc_regress_terminal LOGIN;
+    END IF;
+END $$;
+GRANT ehr_terminal TO hc_regress_terminal;
+SET SESSION AUTHORIZATION hc_regress_terminal;
+SELECT ehr.resolve_health_code(:'r1_card' || ':1', '123456');           -- nothing sent yet
+SELECT ehr.send_health_card_code(:'r1_code');                           -- a dynamic code needs none
+SELECT ehr.send_health_card_code(:'r4_card' || ':1');                   -- no phone
+SELECT ehr.send_health_card_code(:'r1_card' || ':1') > now() AS sent;
+RESET SESSION AUTHORIZATION;
+SELECT resident, phone, message ~ '^【电子健康卡】您的电子健康卡正在被扫码核验，验证码[0-9]{6}，[0-9]{2}:[0-9]{2}前有效。' AS message_ok,
+       request IS NULL AS no_access_request
+  FROM ehr.notification ORDER BY id DESC LIMIT 1;
+SELECT substring(message FROM '验证码([0-9]{6})') AS sms FROM ehr.notification ORDER BY id DESC LIMIT 1 \gset
+SELECT terminal, expires_at > now() AS open, used_at IS NULL AS unused, length(code_hash) AS hash_bytes
+  FROM ehr.health_card_verification;
+SET SESSION AUTHORIZATION hc_regress_terminal;
+SELECT ehr.resolve_health_code(:'r1_code', :'sms');                      -- SMS code with a dynamic payload
+SELECT ehr.resolve_health_code(:'r1_card' || ':1', CASE WHEN :'sms' = '000000' THEN '000001' ELSE '000000' END);
+SELECT ehr.resolve_health_code(:'r1_card' || ':1', :'sms');
+SELECT ehr.resolve_health_code(:'r1_card' || ':1', :'sms');             -- used
+-- five wrong codes lock a verification; a ROLLBACK does not un-count them
+SELECT ehr.send_health_card_code(:'r1_card' || ':1') > now() AS sent;
+BEGIN;
+SELECT ehr.resolve_health_code(:'r1_card' || ':1', 'wrong1');
+ROLLBACK;
+BEGIN;
+SELECT ehr.resolve_health_code(:'r1_card' || ':1', 'wrong2');
+ROLLBACK;
+SELECT ehr.resolve_health_code(:'r1_card' || ':1', 'wrong3');
+SELECT ehr.resolve_health_code(:'r1_card' || ':1', 'wrong4');
+SELECT ehr.resolve_health_code(:'r1_card' || ':1', 'wrong5');
+RESET SESSION AUTHORIZATION;
+SELECT substring(message FROM '验证码([0-9]{6})') AS sms FROM ehr.notification ORDER BY id DESC LIMIT 1 \gset
+SET SESSION AUTHORIZATION hc_regress_terminal;
+SELECT ehr.resolve_health_code(:'r1_card' || ':1', :'sms');             -- right, but locked
+-- an expired SMS code
+SELECT ehr.send_health_card_code(:'r1_card' || ':1') > now() AS sent;
+RESET SESSION AUTHORIZATION;
+UPDATE ehr.health_card_verification SET expires_at = now() - interval '1 second'
+ WHERE id = (SELECT max(id) FROM ehr.health_card_verification);
+SELECT substring(message FROM '验证码([0-9]{6})') AS sms FROM ehr.notification ORDER BY id DESC LIMIT 1 \gset
+SET SESSION AUTHORIZATION hc_regress_terminal;
+SELECT ehr.resolve_health_code(:'r1_card' || ':1', :'sms');
+-- at most 5 codes per card and hour
+SELECT ehr.send_health_card_code(:'r1_card' || ':1') > now() AS sent;
+SELECT ehr.send_health_card_code(:'r1_card' || ':1') > now() AS sent;
+SELECT ehr.send_health_card_code(:'r1_card' || ':1');
+RESET SESSION AUTHORIZATION;
+
+-- ---- the access log: each success in order, with the calling role ----
+SELECT event, actor_role, practitioner, resident, grant_id IS NOT NULL AS has_grant,
+       request_id IS NOT NULL AS has_request, regexp_replace(detail, 'card=[0-9A-F]+', 'card=…') AS detail
+  FROM ehr.access_log WHERE event LIKE 'card\_%' ORDER BY id;
+SELECT ehr.verify_access_log() IS NULL AS chain_intact;
+
+\c contrib_regression
+DROP DATABASE ehr_card_regress;
