@@ -410,7 +410,24 @@ SELECT ehr.send_health_card_code(:'r1_card' || ':1') > now() AS sent;
 SELECT ehr.send_health_card_code(:'r1_card' || ':1');
 RESET SESSION AUTHORIZATION;
 
--- ---- the access log: each success in order, with the calling role ----
+-- a refusal reaches the access log with the next success in this database; a success
+-- that is rolled back leaves it queued, so it is written exactly once
+SELECT ehr.issue_health_code('621226198001011236') AS r1_code2 \gset
+SET SESSION AUTHORIZATION hc_regress_terminal;
+BEGIN;
+SELECT ehr.resolve_health_code(:'r1_code2') AS resolved_then_rolled_back;
+ROLLBACK;
+BEGIN;
+SAVEPOINT s;
+SELECT ehr.resolve_health_code(:'r1_code2') AS resolved_then_rolled_back_to_savepoint;
+ROLLBACK TO SAVEPOINT s;
+COMMIT;
+SELECT ehr.resolve_health_code(:'r1_code2') AS resolved;
+RESET SESSION AUTHORIZATION;
+
+-- ---- the access log: successes as they happen, refusals (queued, since the error
+-- rolls back its own row) with the next success; actor_role is who wrote the row,
+-- role= in the detail who was refused ----
 SELECT event, actor_role, practitioner, resident, grant_id IS NOT NULL AS has_grant,
        request_id IS NOT NULL AS has_request, regexp_replace(detail, 'card=[0-9A-F]+', 'card=…') AS detail
   FROM ehr.access_log WHERE event LIKE 'card\_%' ORDER BY id;

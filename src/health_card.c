@@ -86,11 +86,36 @@ typedef struct EhcTrySlot
 	int			tries;
 } EhcTrySlot;
 
+/*
+ * Refusals waiting for the access log. A refusal is an ERROR, which rolls back
+ * any row written for it; so it is queued here (and written to the server log
+ * at once), and the next successful health card call in the same database
+ * writes it to ehr.access_log. An entry is claimed by the writing transaction
+ * and removed only when that transaction commits; an abort releases it.
+ */
+#define EHC_PENDING_SLOTS	256
+
+typedef struct EhcPending
+{
+	Oid			dboid;
+	int			claimed_by;		/* pid of the writing backend, 0 = free to take */
+	SubTransactionId claimed_in;
+	int64		practitioner;
+	int64		request;
+	bool		has_resident;
+	ResidentId	resident;
+	TimestampTz at;
+	char		detail[200];
+} EhcPending;
+
 typedef struct EhcTryShared
 {
 	LWLock	   *lock;
 	uint32		next;
 	EhcTrySlot	slots[EHC_TRY_SLOTS];
+	int			npending;
+	int64		dropped;		/* refusals lost to a full queue (server log has them) */
+	EhcPending	pending[EHC_PENDING_SLOTS];
 } EhcTryShared;
 
 static EhcTryShared *ehc_tries = NULL;
@@ -818,15 +843,186 @@ ehr_health_card_code_check(PG_FUNCTION_ARGS)
 
 /* ---- Access log and grants (the consent capability's API) ---- */
 
+/* Queue a refusal for the access log; caller has filled ev. */
+static void
+queue_refusal(const EhrAuditEvent *ev)
+{
+	EhcPending *p;
+
+	if (ehc_tries == NULL)
+		return;					/* not preloaded: the server log line is all */
+	LWLockAcquire(ehc_tries->lock, LW_EXCLUSIVE);
+	if (ehc_tries->npending >= EHC_PENDING_SLOTS)
+	{
+		/*
+		 * Full (say, refusals of a database where nothing succeeds any more):
+		 * the oldest unclaimed entry makes room; the count says so.
+		 */
+		int			i;
+
+		for (i = 0; i < ehc_tries->npending; i++)
+			if (ehc_tries->pending[i].claimed_by == 0)
+				break;
+		if (i < ehc_tries->npending)
+		{
+			memmove(&ehc_tries->pending[i], &ehc_tries->pending[i + 1],
+					(ehc_tries->npending - i - 1) * sizeof(EhcPending));
+			ehc_tries->npending--;
+		}
+		ehc_tries->dropped++;
+	}
+	if (ehc_tries->npending < EHC_PENDING_SLOTS)
+	{
+		p = &ehc_tries->pending[ehc_tries->npending++];
+		memset(p, 0, sizeof(*p));
+		p->dboid = MyDatabaseId;
+		p->practitioner = ev->practitioner;
+		p->request = ev->request_id;
+		p->has_resident = ev->has_resident;
+		p->resident = ev->resident;
+		p->at = GetCurrentTimestamp();
+		strlcpy(p->detail, ev->detail, sizeof(p->detail));
+	}
+	LWLockRelease(ehc_tries->lock);
+}
+
+static bool pending_callbacks_registered = false;
+
+/* Remove (commit) or release (abort) what this backend claimed. */
+static void
+settle_claims(bool committed, SubTransactionId only_sub)
+{
+	int			i,
+				j;
+
+	if (ehc_tries == NULL)
+		return;
+	LWLockAcquire(ehc_tries->lock, LW_EXCLUSIVE);
+	for (i = 0, j = 0; i < ehc_tries->npending; i++)
+	{
+		EhcPending *p = &ehc_tries->pending[i];
+		bool		mine = p->claimed_by == MyProcPid &&
+			(only_sub == InvalidSubTransactionId || p->claimed_in == only_sub);
+
+		if (mine && committed)
+			continue;			/* written and committed: drop it */
+		if (mine)
+			p->claimed_by = 0;
+		if (i != j)
+			ehc_tries->pending[j] = *p;
+		j++;
+	}
+	ehc_tries->npending = j;
+	LWLockRelease(ehc_tries->lock);
+}
+
+static void
+pending_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT)
+		settle_claims(true, InvalidSubTransactionId);
+	else if (event == XACT_EVENT_ABORT)
+		settle_claims(false, InvalidSubTransactionId);
+}
+
+static void
+pending_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						 SubTransactionId parentSubid, void *arg)
+{
+	int			i;
+
+	if (ehc_tries == NULL)
+		return;
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		settle_claims(false, mySubid);
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+	{
+		/* the parent now owns the rows written in the subtransaction */
+		LWLockAcquire(ehc_tries->lock, LW_EXCLUSIVE);
+		for (i = 0; i < ehc_tries->npending; i++)
+			if (ehc_tries->pending[i].claimed_by == MyProcPid &&
+				ehc_tries->pending[i].claimed_in == mySubid)
+				ehc_tries->pending[i].claimed_in = parentSubid;
+		LWLockRelease(ehc_tries->lock);
+	}
+}
+
+static void
+pending_backend_exit(int code, Datum arg)
+{
+	settle_claims(false, InvalidSubTransactionId);
+}
+
+/* Write this database's queued refusals to the access log in this transaction. */
+static void
+drain_refusals(void)
+{
+	EhcPending	local[EHC_PENDING_SLOTS];
+	int			n = 0;
+	int64		dropped;
+	int			i;
+
+	if (ehc_tries == NULL)
+		return;
+	if (!pending_callbacks_registered)
+	{
+		RegisterXactCallback(pending_xact_callback, NULL);
+		RegisterSubXactCallback(pending_subxact_callback, NULL);
+		before_shmem_exit(pending_backend_exit, (Datum) 0);
+		pending_callbacks_registered = true;
+	}
+	LWLockAcquire(ehc_tries->lock, LW_EXCLUSIVE);
+	for (i = 0; i < ehc_tries->npending; i++)
+	{
+		EhcPending *p = &ehc_tries->pending[i];
+
+		if (p->dboid == MyDatabaseId && p->claimed_by == 0)
+		{
+			p->claimed_by = MyProcPid;
+			p->claimed_in = GetCurrentSubTransactionId();
+			local[n++] = *p;
+		}
+	}
+	dropped = ehc_tries->dropped;
+	ehc_tries->dropped = 0;
+	LWLockRelease(ehc_tries->lock);
+
+	for (i = 0; i < n; i++)
+	{
+		EhrAuditEvent ev;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.event = "card_refused";
+		ev.practitioner = local[i].practitioner;
+		ev.request_id = local[i].request;
+		ev.has_resident = local[i].has_resident;
+		ev.resident = local[i].resident;
+		ev.detail = local[i].detail;
+		ev.at = local[i].at;
+		ehr_audit_event(&ev);
+	}
+	if (dropped > 0)
+	{
+		EhrAuditEvent ev;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.event = "card_refused";
+		ev.detail = psprintf(INT64_FORMAT " health code refusals not queued (queue full); see the server log",
+							 dropped);
+		ehr_audit_event(&ev);
+	}
+}
+
 PG_FUNCTION_INFO_V1(ehr_health_card_log);
 
 /*
  * ehr._health_card_log(card_id, resident, action, outcome, practitioner,
  * grant_id, request_id): one access-log event per resolution, code sent or
  * scan-to-authorize: "card_resolved", "card_code_sent", "card_authorized",
- * or "card_refused" with the reason. The row is written in the current
- * transaction; a refusal is also written to the server log at once, since
- * the error that follows rolls the row back.
+ * or "card_refused" with the reason. Successes are written in the current
+ * transaction, after any queued refusals. A refusal is raised as an error
+ * right after this call, which would roll its row back: it goes to the
+ * server log at once and to the access log through the queue.
  */
 Datum
 ehr_health_card_log(PG_FUNCTION_ARGS)
@@ -859,8 +1055,15 @@ ehr_health_card_log(PG_FUNCTION_ARGS)
 						 caller, action, outcome,
 						 PG_ARGISNULL(0) ? "-" : text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	if (refused)
+	{
 		ehr_audit_log_line(&ev, "refused health code");
-	ehr_audit_event(&ev);
+		queue_refusal(&ev);
+	}
+	else
+	{
+		drain_refusals();
+		ehr_audit_event(&ev);
+	}
 	PG_RETURN_VOID();
 }
 

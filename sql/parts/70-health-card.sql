@@ -429,21 +429,25 @@ DECLARE
 BEGIN
     SELECT * INTO rq FROM ehr.access_request a WHERE a.id OPERATOR(pg_catalog.=) request FOR UPDATE;
     IF NOT FOUND THEN
+        PERFORM ehr._health_card_log(NULL, NULL, 'authorize', 'no_request', p, NULL, request);
         RAISE EXCEPTION USING ERRCODE = 'undefined_object',
             MESSAGE = pg_catalog.format('access request %s does not exist', request),
             DETAIL = 'Pass the id that ehr.request_access returned.';
     END IF;
     IF rq.practitioner OPERATOR(pg_catalog.<>) p THEN
+        PERFORM ehr._health_card_log(NULL, rq.resident, 'authorize', 'not_requester', p, NULL, request);
         RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
             MESSAGE = pg_catalog.format('access request %s was made by another practitioner', request),
             DETAIL = 'Only the practitioner who requested access may confirm it.';
     END IF;
     IF rq.used_at IS NOT NULL THEN
+        PERFORM ehr._health_card_log(NULL, rq.resident, 'authorize', 'request_used', p, NULL, request);
         RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
             MESSAGE = pg_catalog.format('access request %s has already been confirmed', request),
             DETAIL = pg_catalog.format('It made grant %s; another visit needs a new request.', rq.grant_id);
     END IF;
     IF rq.expires_at OPERATOR(pg_catalog.<=) pg_catalog.now() THEN
+        PERFORM ehr._health_card_log(NULL, rq.resident, 'authorize', 'request_expired', p, NULL, request);
         RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
             MESSAGE = pg_catalog.format('access request %s has expired', request),
             DETAIL = pg_catalog.format('It was open until %s (ehr.code_ttl); make a new request.', rq.expires_at);
@@ -551,6 +555,7 @@ DECLARE
 BEGIN
     r := ehr._health_code_check(payload, 'send_code');
     IF r.kind OPERATOR(pg_catalog.<>) 'static' THEN
+        PERFORM ehr._health_card_log((r.card).card_id, (r.card).resident, 'send_code', 'dynamic_code');
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = pg_catalog.format('health code of card "%s" is dynamic', (r.card).card_id),
             DETAIL = 'Only a static code needs an SMS verification; resolve a dynamic code with ehr.resolve_health_code(payload).';
@@ -560,12 +565,14 @@ BEGIN
      WHERE v.card_id OPERATOR(pg_catalog.=) (r.card).card_id
        AND v.created_at OPERATOR(pg_catalog.>) (pg_catalog.now() OPERATOR(pg_catalog.-) interval '1 hour');
     IF n OPERATOR(pg_catalog.>=) 5 THEN
+        PERFORM ehr._health_card_log((r.card).card_id, (r.card).resident, 'send_code', 'rate_limited');
         RAISE EXCEPTION USING ERRCODE = 'configuration_limit_exceeded',
             MESSAGE = pg_catalog.format('too many SMS verification codes for card "%s"', (r.card).card_id),
             DETAIL = 'At most 5 codes are sent per card and hour.';
     END IF;
     SELECT rs.phone INTO phone FROM ehr.resident rs WHERE rs.id OPERATOR(ehr.=) (r.card).resident;
     IF phone IS NULL THEN
+        PERFORM ehr._health_card_log((r.card).card_id, (r.card).resident, 'send_code', 'no_phone');
         RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
             MESSAGE = pg_catalog.format('the holder of card "%s" has no phone number', (r.card).card_id),
             DETAIL = 'The verification code goes to ehr.resident.phone; record it first, or show the dynamic code.';
@@ -602,6 +609,7 @@ DECLARE
 BEGIN
     r := ehr._health_code_check(payload, 'resolve_sms');
     IF r.kind OPERATOR(pg_catalog.<>) 'static' THEN
+        PERFORM ehr._health_card_log((r.card).card_id, (r.card).resident, 'resolve_sms', 'dynamic_code');
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = pg_catalog.format('health code of card "%s" is dynamic', (r.card).card_id),
             DETAIL = 'An SMS code verifies a static code only; resolve a dynamic code with ehr.resolve_health_code(payload).';
@@ -621,7 +629,11 @@ BEGIN
                                             v.used_at IS NOT NULL);
     EXCEPTION WHEN OTHERS THEN
         PERFORM ehr._health_card_log((r.card).card_id, (r.card).resident, 'resolve_sms',
-                                     CASE SQLSTATE WHEN '28P01' THEN 'wrong_code' ELSE 'code_refused' END);
+                                     CASE WHEN SQLSTATE OPERATOR(pg_catalog.=) '28P01' THEN 'wrong_code'
+                                          WHEN SQLERRM OPERATOR(pg_catalog.~~) '%is locked' THEN 'locked'
+                                          WHEN SQLERRM OPERATOR(pg_catalog.~~) '%already been used' THEN 'code_used'
+                                          WHEN SQLERRM OPERATOR(pg_catalog.~~) '%has expired' THEN 'code_expired'
+                                          ELSE 'code_refused' END);
         RAISE;
     END;
     UPDATE ehr.health_card_verification hv SET used_at = pg_catalog.now() WHERE hv.id OPERATOR(pg_catalog.=) v.id;
