@@ -82,6 +82,7 @@ int			ehr_health_code_ttl = 60;
 
 typedef struct EhcTrySlot
 {
+	Oid			dboid;			/* verification ids are per database */
 	int64		verification;
 	int			tries;
 } EhcTrySlot;
@@ -763,9 +764,11 @@ try_slot(int64 verification)
 	int			i;
 
 	for (i = 0; i < EHC_TRY_SLOTS; i++)
-		if (ehc_tries->slots[i].verification == verification)
+		if (ehc_tries->slots[i].verification == verification &&
+			ehc_tries->slots[i].dboid == MyDatabaseId)
 			return &ehc_tries->slots[i];
 	slot = &ehc_tries->slots[ehc_tries->next++ % EHC_TRY_SLOTS];
+	slot->dboid = MyDatabaseId;
 	slot->verification = verification;
 	slot->tries = 0;
 	return slot;
@@ -802,7 +805,8 @@ ehr_health_card_code_check(PG_FUNCTION_ARGS)
 	LWLockAcquire(ehc_tries->lock, LW_SHARED);
 	tries = 0;
 	for (int i = 0; i < EHC_TRY_SLOTS; i++)
-		if (ehc_tries->slots[i].verification == verification)
+		if (ehc_tries->slots[i].verification == verification &&
+			ehc_tries->slots[i].dboid == MyDatabaseId)
 			tries = ehc_tries->slots[i].tries;
 	LWLockRelease(ehc_tries->lock);
 	if (tries >= EHC_MAX_TRIES)
