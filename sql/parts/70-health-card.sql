@@ -65,12 +65,12 @@ COMMENT ON FUNCTION ehr._health_code_parse(text) IS
 -- ---- Tables ----
 
 CREATE TABLE ehr.health_card (
-    card_id    text PRIMARY KEY CHECK (card_id ~ '^([0-9A-F]{32}){1,2}$'),
+    card_id    text PRIMARY KEY CHECK (card_id OPERATOR(pg_catalog.~) '^([0-9A-F]{32}){1,2}$'),
     resident   ehr.resident_id NOT NULL UNIQUE REFERENCES ehr.resident (id),
-    id_type    text NOT NULL CHECK (id_type ~ '^[0-9]{2}$'),
-    main_index text NOT NULL CHECK (main_index ~ '^[0-9A-F]{64}$'),
-    kind       text NOT NULL DEFAULT 'full' CHECK (kind IN ('temporary', 'full')),
-    status     text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended')),
+    id_type    text NOT NULL CHECK (id_type OPERATOR(pg_catalog.~) '^[0-9]{2}$'),
+    main_index text NOT NULL CHECK (main_index OPERATOR(pg_catalog.~) '^[0-9A-F]{64}$'),
+    kind       text NOT NULL DEFAULT 'full' CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['temporary', 'full'])),
+    status     text NOT NULL DEFAULT 'active' CHECK (status OPERATOR(pg_catalog.=) ANY (ARRAY['active', 'suspended'])),
     issued_at  timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 REVOKE ALL ON ehr.health_card FROM PUBLIC;
@@ -92,7 +92,7 @@ COMMENT ON COLUMN ehr.health_card.issued_at IS 'When the card was issued';
 -- The row also makes "authorizes at most once" a row lock, not a race.
 CREATE TABLE ehr.health_code (
     card_id       text NOT NULL REFERENCES ehr.health_card ON DELETE CASCADE,
-    validity      text NOT NULL CHECK (validity ~ '^[0-9A-F]{32}$'),
+    validity      text NOT NULL CHECK (validity OPERATOR(pg_catalog.~) '^[0-9A-F]{32}$'),
     expires_at    timestamptz NOT NULL,
     issued_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
     authorized_at timestamptz,
