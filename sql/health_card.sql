@@ -410,6 +410,11 @@ SELECT ehr.send_health_card_code(:'r1_card' || ':1') > now() AS sent;
 SELECT ehr.send_health_card_code(:'r1_card' || ':1');
 RESET SESSION AUTHORIZATION;
 
+-- a terminal naming a card's holder from its ID is recorded too
+SET SESSION AUTHORIZATION hc_regress_terminal;
+SELECT ehr.health_card_owner(:'r2_card') AS owner;
+RESET SESSION AUTHORIZATION;
+
 -- a refusal reaches the access log with the next success in this database; a success
 -- that is rolled back leaves it queued, so it is written exactly once
 SELECT ehr.issue_health_code('621226198001011236') AS r1_code2 \gset

@@ -291,7 +291,7 @@ COMMENT ON FUNCTION ehr.reactivate_health_card(text) IS
     'Reactivate a suspended health card (ehr_admin, ehr_gateway)';
 
 CREATE FUNCTION ehr.health_card_owner(card_id text) RETURNS ehr.resident_id
-    LANGUAGE plpgsql STABLE STRICT PARALLEL UNSAFE
+    LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
     SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
@@ -301,19 +301,22 @@ BEGIN
     SELECT * INTO c FROM ehr.health_card h
      WHERE h.card_id OPERATOR(pg_catalog.=) pg_catalog.upper(health_card_owner.card_id);
     IF NOT FOUND THEN
+        PERFORM ehr._health_card_log(pg_catalog.upper(card_id), NULL, 'owner', 'unknown_card');
         RAISE EXCEPTION USING ERRCODE = 'undefined_object',
             MESSAGE = pg_catalog.format('health card "%s" does not exist', card_id),
             DETAIL = 'No card with this ID was issued by this platform.';
     END IF;
     -- The identity comes from decrypting the card ID, not from the row.
     ident := ehr.health_card_identity(c.card_id, c.main_index);
+    -- a card ID alone names its holder to whoever may call this: every use is recorded
+    PERFORM ehr._health_card_log(c.card_id, c.resident, 'owner', 'resolved');
     RETURN ident.id_number::ehr.resident_id;
 END
 $$;
 REVOKE ALL ON FUNCTION ehr.health_card_owner(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ehr.health_card_owner(text) TO ehr_terminal, ehr_admin;
 COMMENT ON FUNCTION ehr.health_card_owner(text) IS
-    'The resident a health card ID belongs to, by decrypting it under the platform''s keys (ehr_terminal, ehr_admin)';
+    'The resident a health card ID belongs to, by decrypting it under the platform''s keys; recorded in the access log (ehr_terminal, ehr_admin)';
 
 -- ---- Codes ----
 
