@@ -26,8 +26,12 @@
  * numbers could not be confirmed from the national text: they live in the two
  * macros below and nowhere else (SQL reaches them through these functions).
  *
- * Everything here is pure computation over keys; the tables, the checks in
- * order, the access log and the grants are in sql/parts/70-health-card.sql.
+ * Also here, because they need C: the SMS verification codes of static codes
+ * (CSPRNG, keyed hash, constant-time compare, wrong tries counted in shared
+ * memory where no rollback reaches), the queue that brings refusals into the
+ * access log although their own error rolls their row back, and the thin
+ * wrappers over the consent capability's access log and grants. The tables,
+ * the checks in their order and the roles are in sql/parts/70-health-card.sql.
  *
  *-------------------------------------------------------------------------
  */
