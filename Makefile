@@ -52,7 +52,7 @@ all install installcheck:
 	@echo "pg_config ($(PG_CONFIG)) not found: install postgresql-server-dev-15, or run 'make test' / 'make demo', which install what they need" >&2; exit 1
 endif
 
-sql/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/parts/*.sql)) ehr.control
+sql/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/parts/*.sql)) sql/parts ehr.control
 	@{ echo '/* ehr--$(EXTVERSION).sql: generated from sql/parts/ by the Makefile; edit the parts */'; \
 	   printf '%s\n' '\echo Use "CREATE EXTENSION ehr" to load this file. \quit'; \
 	   for f in $(sort $(wildcard sql/parts/*.sql)); do echo; echo "-- ==== $$f"; cat $$f; done; } > $@
@@ -74,3 +74,7 @@ fuzz:
 	bash test/fuzz/run.sh
 memcheck:
 	bash scripts/memcheck.sh
+
+# PGXS tracks no header dependencies unless the server was configured with
+# --enable-depend: every object depends on every project header.
+$(filter src/%.o,$(OBJS)): $(wildcard src/*.h)

@@ -92,10 +92,43 @@ SELECT ehr.labvalue_hash('5.6 mmol/L') = ehr.labvalue_hash('5.6mmol/L') AS same_
 CREATE TEMP TABLE lv_bin (v ehr.labvalue);
 INSERT INTO lv_bin VALUES ('5.60 mmol/L'), ('<0.01 ng/mL'), ('>=90 mL/min/{1.73_m2}'), ('7.40'),
     ('1.5e3 /uL'), ('-2.3 mmol/L'), ('6.5 10*9/L'), ('12 m[iU]/mL'), ('0.000000000000000001 g');
-COPY lv_bin TO '/tmp/ehr_labvalue_regress.bin' (FORMAT binary);
+-- a /tmp file named for this cluster's port: concurrent test runs do not collide
+SELECT '/tmp/ehr_labvalue_' || current_setting('port') || '.bin' AS binfile \gset
+COPY lv_bin TO :'binfile' (FORMAT binary);
 CREATE TEMP TABLE lv_bin2 (v ehr.labvalue);
-COPY lv_bin2 FROM '/tmp/ehr_labvalue_regress.bin' (FORMAT binary);
+COPY lv_bin2 FROM :'binfile' (FORMAT binary);
 SELECT v FROM lv_bin2;
 SELECT (SELECT count(*) FROM lv_bin) AS sent,
        (SELECT count(*) FROM lv_bin a JOIN lv_bin2 b ON a.v = b.v) AS received_equal;
 SELECT ehr.labvalue_send('5.60 mmol/L') AS wire;
+
+-- binary input is checked like text input: crafted COPY (FORMAT binary) files
+-- (a bytea column's bytes are read back as a labvalue field)
+CREATE TEMP TABLE lv_recv (v ehr.labvalue);
+CREATE FUNCTION pg_temp.recv_labvalue(wire bytea) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE r text; st text; msg text; det text;
+BEGIN
+    EXECUTE format('COPY (SELECT %L::bytea) TO %L (FORMAT binary)', wire, '/tmp/ehr_labvalue_crafted_' || current_setting('port') || '.bin');
+    TRUNCATE lv_recv;
+    EXECUTE format('COPY lv_recv FROM %L (FORMAT binary)', '/tmp/ehr_labvalue_crafted_' || current_setting('port') || '.bin');
+    SELECT v::text INTO r FROM lv_recv;
+    RETURN r;
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
+    RETURN st || ': ' || msg || coalesce(' / ' || nullif(det, ''), '');
+END $$;
+SELECT what, pg_temp.recv_labvalue(wire::bytea) AS result
+  FROM (VALUES ('valid 5.60 mmol/L',    '\x01000000000000000230fffffffe6d6d6f6c2f4c'),
+               ('valid <0.01, no unit', '\x01010000000000000001fffffffe'),
+               ('unit re-normalised',   '\x010000000000000000050000000049552f4c'),
+               ('format version 2',     '\x02000000000000000230fffffffe6d6d6f6c2f4c'),
+               ('comparator 9',         '\x01090000000000000230fffffffe6d6d6f6c2f4c'),
+               ('19 digits',            '\x01000de0b6b3a764000000000000'),
+               ('power of ten 100',     '\x0100000000000000000100000064'),
+               ('unknown unit',         '\x01000000000000000230fffffffe6d6d6f6c2f58'),
+               ('truncated',            '\x0100000000')) AS t(what, wire);
+
+-- an untyped literal in a call overloaded on labvalue and refrange is a labvalue
+-- (type category 'L', labvalue preferred)
+SELECT ehr.unit('65 μmol/L') AS unit, ehr.convert('5.6 mmol/L', 'mg/dL', 180.156) AS glucose,
+       pg_typeof(ehr.convert('5.6 mmol/L', 'mmol/l')) AS type;

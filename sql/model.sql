@@ -111,7 +111,26 @@ VALUES ('621226198001010014', :'org', 'emr', :other_doc, 'x');
 DELETE FROM ehr.resident WHERE id = '621226198001010014';
 DELETE FROM ehr.lab_item WHERE code = 'MODEL-GLU';
 
--- Grants: clinicians read catalogues and read/append records; analysts see no record
+-- Grants (docs/data-model.md): privileges, not rows -- row-level security, added by
+-- the consent capability, decides which rows a clinician sees.
+WITH p AS (
+    SELECT t, tn, r,
+           (SELECT string_agg(left(p, 3), ',' ORDER BY o)
+              FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'TRIGGER', 'REFERENCES'])
+                   WITH ORDINALITY x(p, o)
+             WHERE has_table_privilege(r, 'ehr.' || t, p)) AS privs
+      FROM unnest(ARRAY['region', 'institution', 'practitioner', 'resident', 'encounter',
+                        'lab_item', 'lab_report', 'lab_result', 'document']) WITH ORDINALITY tt(t, tn),
+           unnest(ARRAY['ehr_admin', 'ehr_clinician', 'ehr_gateway', 'ehr_analyst', 'ehr_notifier',
+                        'ehr_terminal', 'public']) r)
+SELECT t AS "table", max(privs) FILTER (WHERE r = 'ehr_admin') AS admin,
+       max(privs) FILTER (WHERE r = 'ehr_clinician') AS clinician,
+       max(privs) FILTER (WHERE r = 'ehr_gateway') AS gateway,
+       max(privs) FILTER (WHERE r = 'ehr_analyst') AS analyst,
+       max(privs) FILTER (WHERE r = 'ehr_notifier') AS notifier,
+       max(privs) FILTER (WHERE r = 'ehr_terminal') AS terminal,
+       max(privs) FILTER (WHERE r = 'public') AS public
+  FROM p GROUP BY t, tn ORDER BY tn;
 CREATE ROLE model_clinician IN ROLE ehr_clinician;
 CREATE ROLE model_analyst IN ROLE ehr_analyst;
 CREATE ROLE model_nobody;
@@ -119,9 +138,6 @@ CREATE ROLE model_nobody;
 -- institution; a superuser may name the actor directly (a gateway uses ehr.act_as).
 SELECT set_config('ehr.actor', format('p:%s:%s', :doc, :'org'), false) IS NOT NULL AS acting;
 SET ROLE model_clinician;
-SELECT count(*) AS my_results FROM ehr.lab_result WHERE report = :rep;
-INSERT INTO ehr.encounter (resident, institution, practitioner, kind, started_at)
-VALUES ('621226198001010014', :'org', :doc, 'followup', '2024-06-08 09:00+08') RETURNING kind;
 UPDATE ehr.lab_result SET value_text = 'changed' WHERE report = :rep;
 DELETE FROM ehr.document;
 INSERT INTO ehr.lab_item (code, name) VALUES ('MODEL-Y', 'y');

@@ -51,9 +51,11 @@ RESET enable_seqscan;
 CREATE TEMP TABLE rr_bin (r ehr.refrange);
 INSERT INTO rr_bin VALUES ('[3.9,6.1] mmol/L'), ('(0,5.2) mmol/L'), ('[0,5.2) mmol/L'), ('<5.2 mmol/L'),
     ('<=5.2 mmol/L'), ('>=90 mL/min/{1.73_m2}'), ('>90 mL/min'), ('[7.35,7.45]'), ('[-3,3] mmol/L');
-COPY rr_bin TO '/tmp/ehr_refrange_regress.bin' (FORMAT binary);
+-- a /tmp file named for this cluster's port: concurrent test runs do not collide
+SELECT '/tmp/ehr_refrange_' || current_setting('port') || '.bin' AS binfile \gset
+COPY rr_bin TO :'binfile' (FORMAT binary);
 CREATE TEMP TABLE rr_bin2 (r ehr.refrange);
-COPY rr_bin2 FROM '/tmp/ehr_refrange_regress.bin' (FORMAT binary);
+COPY rr_bin2 FROM :'binfile' (FORMAT binary);
 SELECT r FROM rr_bin2;
 SELECT (SELECT count(*) FROM rr_bin) AS sent,
        (SELECT count(*) FROM rr_bin a JOIN rr_bin2 b ON a.r = b.r) AS received_equal;
@@ -134,3 +136,38 @@ SELECT ehr.equivalent('[3.9,6.1] mmol/L', '[70,110] mg/dL', 180.156) AS glucose_
        ehr.equivalent('[3.9,6.1] mmol/L', '[70,100] mg/dL', 180.156) AS different_high;
 SELECT ehr.equivalent('[3.9,6.1] mmol/L', '[70,110] mg/dL', 0);
 \echo :LAST_ERROR_SQLSTATE
+
+-- binary input is checked like text input (crafted COPY (FORMAT binary) files)
+CREATE TEMP TABLE rr_recv (r ehr.refrange);
+CREATE FUNCTION pg_temp.recv_refrange(wire bytea) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE res text; st text; msg text; det text;
+BEGIN
+    EXECUTE format('COPY (SELECT %L::bytea) TO %L (FORMAT binary)', wire, '/tmp/ehr_refrange_crafted_' || current_setting('port') || '.bin');
+    TRUNCATE rr_recv;
+    EXECUTE format('COPY rr_recv FROM %L (FORMAT binary)', '/tmp/ehr_refrange_crafted_' || current_setting('port') || '.bin');
+    SELECT rr_recv.r::text INTO res FROM rr_recv;
+    RETURN res;
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
+    RETURN st || ': ' || msg || coalesce(' / ' || nullif(det, ''), '');
+END $$;
+SELECT ehr.refrange_send('[3.9,6.1] mmol/L') AS wire;
+SELECT what, pg_temp.recv_refrange(wire::bytea) AS result
+  FROM (VALUES ('valid [3.9,6.1] mmol/L', '\x010f0000000000000027ffffffff000000000000003dffffffff6d6d6f6c2f4c'),
+               ('valid <5.2 (low ignored)', '\x01020000000000000027ffffffff0000000000000034ffffffff'),
+               ('format version 0',       '\x000f0000000000000027ffffffff000000000000003dffffffff6d6d6f6c2f4c'),
+               ('unknown flag bits',      '\x011f0000000000000027ffffffff000000000000003dffffffff6d6d6f6c2f4c'),
+               ('no bound',               '\x01000000000000000027ffffffff000000000000003dffffffff'),
+               ('bounds out of order',    '\x010f000000000000003dffffffff0000000000000027ffffffff'),
+               ('empty (5,5)',            '\x01030000000000000005000000000000000000000005000000006d6d6f6c2f4c'),
+               ('unknown unit',           '\x010f0000000000000027ffffffff000000000000003dffffffff6d6d6f6c2f58'),
+               ('truncated',              '\x010f00000000')) AS t(what, wire);
+
+-- convert a range: each bound keeps its significant digits plus one
+SELECT r, unit, CASE WHEN mm IS NULL THEN ehr.convert(r::ehr.refrange, unit) ELSE ehr.convert(r::ehr.refrange, unit, mm) END AS converted
+  FROM (VALUES ('[3.9,6.1] mmol/L', 'mg/dL', 180.156), ('[3.9,6.1] mmol/L', 'umol/L', NULL),
+               ('(0,5.2) mmol/L', 'mg/dL', 386.65), ('<5.2 mmol/L', 'mmol/l', NULL),
+               ('>=90 mL/min/{1.73_m2}', 'L/h', NULL), ('[0,40] U/L', 'ukat/L', NULL),
+               ('[7.35,7.45]', '%', NULL)) AS t(r, unit, mm);
+SELECT r, unit, pg_temp.try(format('ehr.convert(%L::ehr.refrange, %L)', r, unit)) AS error
+  FROM (VALUES ('[3.9,6.1] mmol/L', 'mmol/X'), ('[3.9,6.1] mmol/L', 'mg/dL'), ('[0,40] U/L', '[iU]/L')) AS t(r, unit);

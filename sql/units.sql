@@ -29,7 +29,13 @@ SELECT spelling, pg_temp.try(format('ehr.unit_normalize(%L)', spelling)) AS erro
   FROM (VALUES ('mmol/X'), ('xyz'), ('kmin'), ('mm Hg'), ('mg/'), ('/'), ('mg//L'), ('(mg'), ('mg)'),
                ('[abc'), ('[abc]'), ('{abc'), ('{a b}'), ('m-'), ('m100'), ('0/L'), ('3mg'),
                ('mg*L'), ('毫克'), ('10*x'), ('10*100'), (repeat('g.', 70) || 'g'), ('Cel'),
-               ('[pH]'), ('m.'), ('.m')) AS t(spelling);
+               ('[pH]'), ('m.'), ('.m'), ('((((((((((g))))))))))')) AS t(spelling);
+-- hostile lengths fail fast, without deep recursion (the message, which repeats the
+-- input, is cut here)
+SELECT length(spelling) AS length,
+       regexp_replace(pg_temp.try(format('ehr.unit_normalize(%L)', spelling)), '^(\w+): .* / ', '\1: … / ') AS error
+  FROM (VALUES (repeat('(', 100000)), (repeat('(', 500) || 'g' || repeat(')', 500)),
+               (repeat('m', 600)), (repeat('{', 100000))) AS t(spelling);
 SELECT ehr.unit_normalize('mmol/X');
 \echo :LAST_ERROR_SQLSTATE
 
@@ -112,3 +118,15 @@ SELECT ehr.convert('5.6 mmol/L', 'U/L');
 \echo :LAST_ERROR_SQLSTATE
 SELECT ehr.convert('5.6 mmol/L', 'mmol/X');
 \echo :LAST_ERROR_SQLSTATE
+
+-- more distinct units at one call site than the per-call-site cache holds (8): every
+-- row still converts right while slots are evicted (same value back, numerically)
+SELECT count(*) AS conversions,
+       count(*) FILTER (WHERE ehr.value(ehr.convert(ehr.convert(v, u), ehr.unit(v))) = ehr.value(v)
+                          AND ehr.unit(ehr.convert(v, u)) = ehr.unit_normalize(u)) AS back_to_same_value
+  FROM (SELECT (x || ' ' || a)::ehr.labvalue AS v, b AS u
+          FROM unnest(ARRAY['g/L', 'mg/dL', 'ug/mL', 'ng/uL', 'kg/m3', 'mg/L', 'g/dL', 'ug/L',
+                            'ng/mL', 'pg/uL', 'g%', 'mg%']) a,
+               unnest(ARRAY['mg/mL', 'g/L', 'ug/L', 'mg/dL', 'ng/L', 'kg/L', 'g/mL', 'pg/mL',
+                            'ug/dL', 'mg/uL', 'dg/L', 'cg/L']) b,
+               unnest(ARRAY['1', '2', '5']) x) s;

@@ -23,6 +23,7 @@
 
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "port/atomics.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
@@ -55,6 +56,7 @@ typedef struct PendingFailure
 typedef struct AuthShared
 {
 	LWLock	   *lock;
+	pg_atomic_uint64 consent_gen;	/* bumped whenever grants or switches change */
 	int			npending;
 	int64		dropped;		/* pending failures lost to a full queue */
 	PendingFailure pending[PENDING_SLOTS];
@@ -88,6 +90,7 @@ authcode_shmem_startup(void)
 	{
 		memset(auth, 0, sizeof(AuthShared));
 		auth->lock = &(GetNamedLWLockTranche("ehr_authcode"))->lock;
+		pg_atomic_init_u64(&auth->consent_gen, 1);
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -422,4 +425,26 @@ ehr_code_attempts(PG_FUNCTION_ARGS)
 	failures = slot ? slot->failures : 0;
 	LWLockRelease(auth->lock);
 	PG_RETURN_INT32(failures);
+}
+
+/*
+ * The consent generation: a counter in shared memory that every change to
+ * ehr.access_grant or ehr.sharing bumps (src/consent.c), so a backend can
+ * tell whether grants it loaded earlier are still current. False when the
+ * library is not preloaded (no shared memory: nothing may be cached).
+ */
+bool
+ehr_consent_generation(uint64 *gen)
+{
+	if (auth == NULL)
+		return false;
+	*gen = pg_atomic_read_u64(&auth->consent_gen);
+	return true;
+}
+
+void
+ehr_consent_bump(void)
+{
+	if (auth != NULL)
+		pg_atomic_fetch_add_u64(&auth->consent_gen, 1);
 }

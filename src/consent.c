@@ -29,12 +29,15 @@
 #include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "access/table.h"
+#include "access/xact.h"
+#include "commands/trigger.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_enum.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -56,6 +59,10 @@ static int	code_ttl_s = 300;
 static int	break_glass_ttl_s = 3600;
 static int	max_open_requests = 3;
 static int	max_requests_per_hour = 20;
+
+static void consent_xact_callback(XactEvent event, void *arg);
+static void consent_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+									 SubTransactionId parentSubid, void *arg);
 
 static bool
 check_actor(char **newval, void **extra, GucSource source)
@@ -90,6 +97,8 @@ ehr_consent_init(void)
 							   PGC_SUSET,
 							   GUC_NO_RESET_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
 							   check_actor, NULL, NULL);
+	RegisterXactCallback(consent_xact_callback, NULL);
+	RegisterSubXactCallback(consent_subxact_callback, NULL);
 	DefineCustomIntVariable("ehr.code_ttl",
 							"How long a one-time authorization code stays valid.",
 							NULL, &code_ttl_s, 300, 30, 24 * 3600,
@@ -204,26 +213,6 @@ ehr_category_bit(const char *label)
 	return 0;
 }
 
-static int
-category_mask_of_array(ArrayType *arr, const Oid *oids)
-{
-	Datum	   *elems;
-	bool	   *nulls;
-	int			n,
-				i,
-				j,
-				mask = 0;
-
-	deconstruct_array(arr, ARR_ELEMTYPE(arr), sizeof(Oid), true, TYPALIGN_INT,
-					  &elems, &nulls, &n);
-	for (i = 0; i < n; i++)
-		if (!nulls[i])
-			for (j = 0; j < EHR_N_CATEGORIES; j++)
-				if (DatumGetObjectId(elems[i]) == oids[j])
-					mask |= 1 << j;
-	return mask;
-}
-
 /* ---------------------------------------------------------------- the actor */
 
 /* The practitioner mapped to the session user, if any (index probe). */
@@ -270,10 +259,20 @@ actor_from_db_role(EhrActor *actor)
 	table_close(rel, AccessShareLock);
 }
 
+/* The db_role actor of the current transaction (see ehr_current_actor). */
+static EhrActor role_actor;
+static LocalTransactionId role_actor_lxid = InvalidLocalTransactionId;
+static Oid	role_actor_user = InvalidOid;
+static Oid	role_actor_nsp = InvalidOid;
+static uint64 role_actor_gen = 0;
+static bool consent_changed_in_xact = false;
+
 void
 ehr_current_actor(EhrActor *actor)
 {
 	const char *v = actor_setting;
+	uint64		gen = 0;
+	bool		have_gen;
 
 	memset(actor, 0, sizeof(EhrActor));
 	if (v != NULL && v[0] == 'p' && v[1] == ':')
@@ -291,7 +290,25 @@ ehr_current_actor(EhrActor *actor)
 		actor->resident = (ResidentId) strtoi64(v + 2, NULL, 10);
 		return;
 	}
+	/*
+	 * The db_role mapping: kept while the consent generation (which changes
+	 * to ehr.practitioner bump too) is unchanged, else once per transaction.
+	 */
+	have_gen = ehr_consent_generation(&gen);
+	if (role_actor_user == GetSessionUserId() &&
+		role_actor_nsp == get_namespace_oid("ehr", false) &&
+		((have_gen && role_actor_gen == gen && !consent_changed_in_xact) ||
+		 role_actor_lxid == MyProc->lxid))
+	{
+		*actor = role_actor;
+		return;
+	}
 	actor_from_db_role(actor);
+	role_actor = *actor;
+	role_actor_lxid = MyProc->lxid;
+	role_actor_user = GetSessionUserId();
+	role_actor_nsp = get_namespace_oid("ehr", false);
+	role_actor_gen = have_gen && !consent_changed_in_xact ? gen : 0;
 }
 
 static void
@@ -452,6 +469,9 @@ typedef struct ResEntry
 	ResidentId	resident;
 	bool		used;
 	int8		care;			/* resident row: -1 unknown, 0 no, 1 yes */
+	bool		switches_loaded;	/* closed is known */
+	uint8		noted;			/* category bits already noted as read from noted_origin */
+	OrgCode		noted_origin;
 	uint8		granted;		/* EHR_CAT_* bits with an active grant */
 	uint8		closed;			/* EHR_CAT_* bits whose sharing switch is closed */
 	int64		break_glass;	/* an active break-glass grant, or 0 */
@@ -542,109 +562,302 @@ res_insert(AccessState *s, ResidentId r)
 	return e;
 }
 
-/* The practitioner's active grants, one index scan. */
+/*
+ * The active grants of the last practitioner served, kept across queries
+ * (and transactions) while nothing can have changed them:
+ *   - the consent generation in shared memory is unchanged: every change to
+ *     ehr.access_grant or ehr.sharing bumps it, when the change is made and
+ *     again after its transaction commits (trigger ehr.consent_changed);
+ *   - no grant has expired since (valid_until is the earliest expiry), and
+ *     the copy is at most GRANT_CACHE_MAX_AGE old (bounds what a two-phase
+ *     commit, whose COMMIT PREPARED bumps nothing, can leave stale);
+ *   - this backend has not rolled back a change it made after loading.
+ * Grants are read with the latest snapshot, taken after the generation is
+ * read, so a copy is never older than its generation. Without shared memory
+ * (not preloaded) nothing is kept. Sharing switches are not kept: they are
+ * probed per query (load_switches).
+ */
+#define GRANT_CACHE_MAX_AGE		(1 * USECS_PER_SEC)
+
+static int	closed_bits(ResidentId resident, Snapshot snap, const Oid *cat_oids);
+
+typedef struct GrantRow
+{
+	ResidentId	resident;
+	int64		gid;
+	int16		bits;
+	int16		closed;			/* the resident's closed switches (cached rows) */
+	bool		closed_known;
+	bool		break_glass;
+} GrantRow;
+
+typedef struct GrantCache
+{
+	bool		valid;
+	int64		practitioner;
+	OrgCode		institution;
+	uint64		generation;
+	TimestampTz valid_until;
+	Oid			relid;			/* ehr.access_grant when loaded */
+	int			n;
+	GrantRow   *rows;			/* in grant_cache_cxt */
+} GrantCache;
+
+static GrantCache gcache;
+static MemoryContext grant_cache_cxt = NULL;
+
+static void
+fill_from_rows(AccessState *s, const GrantRow *rows, int n)
+{
+	int			i,
+				j;
+
+	for (i = 0; i < n; i++)
+	{
+		ResEntry   *e = res_insert(s, rows[i].resident);
+
+		if (rows[i].break_glass)
+		{
+			e->break_glass = rows[i].gid;
+			continue;
+		}
+		for (j = 0; j < EHR_N_CATEGORIES; j++)
+			if ((rows[i].bits & (1 << j)) && e->grant_for[j] == 0)
+				e->grant_for[j] = rows[i].gid;
+		e->granted |= rows[i].bits;
+		if (rows[i].closed_known)
+		{
+			e->closed = rows[i].closed;
+			e->switches_loaded = true;
+		}
+	}
+}
+
+/* The practitioner's active grants: from the cache, or one index scan. */
 static void
 load_grants(AccessState *s)
 {
 	Oid			relid = ehr_relid("access_grant");
-	Oid			idxid = get_relname_relid("access_grant_practitioner_idx",
-										  get_namespace_oid("ehr", false));
+	Oid			idxid;
 	TimestampTz now = GetCurrentStatementStartTimestamp();
-	AttrNumber	a_id = attnum_of(relid, "id"),
-				a_res = attnum_of(relid, "resident"),
-				a_cats = attnum_of(relid, "categories"),
-				a_bg = attnum_of(relid, "break_glass"),
-				a_exp = attnum_of(relid, "expires_at"),
-				a_end = attnum_of(relid, "ended_at");
+	TimestampTz valid_until = now + GRANT_CACHE_MAX_AGE;
+	uint64		gen = 0;
+	bool		have_gen = ehr_consent_generation(&gen);
+	int			a_id,
+				a_res,
+				a_bits,
+				a_bg,
+				a_exp,
+				a_end;
 	Relation	rel;
+	TupleDesc	desc;
 	SysScanDesc scan;
 	ScanKeyData key;
 	HeapTuple	tup;
+	Datum	   *values;
+	bool	   *nulls;
+	GrantRow   *rows;
+	int			n = 0,
+				cap = 64;
 
+	if (have_gen && gcache.valid && gcache.generation == gen && gcache.relid == relid &&
+		gcache.practitioner == s->actor.practitioner &&
+		memcmp(gcache.institution.data, s->actor.institution.data, ORG_CODE_LEN) == 0 &&
+		now < gcache.valid_until && !consent_changed_in_xact)
+	{
+		fill_from_rows(s, gcache.rows, gcache.n);
+		return;
+	}
+
+	idxid = get_relname_relid("access_grant_practitioner_idx", get_namespace_oid("ehr", false));
+	a_id = attnum_of(relid, "id") - 1;
+	a_res = attnum_of(relid, "resident") - 1;
+	a_bits = attnum_of(relid, "category_bits") - 1;
+	a_bg = attnum_of(relid, "break_glass") - 1;
+	a_exp = attnum_of(relid, "expires_at") - 1;
+	a_end = attnum_of(relid, "ended_at") - 1;
 	rel = table_open(relid, AccessShareLock);
+	desc = RelationGetDescr(rel);
+	values = palloc(sizeof(Datum) * desc->natts);
+	nulls = palloc(sizeof(bool) * desc->natts);
+	rows = palloc(sizeof(GrantRow) * cap);
 	ScanKeyInit(&key, attnum_of(relid, "practitioner"), BTEqualStrategyNumber, F_INT8EQ,
 				Int64GetDatum(s->actor.practitioner));
-	scan = systable_beginscan(rel, idxid, true, read_snapshot(), 1, &key);
+	/*
+	 * The latest committed grants (and this transaction's own), read after gen.
+	 * In parallel mode no new snapshot may be taken: the query's, uncached.
+	 */
+	if (IsInParallelMode())
+		have_gen = false;
+	scan = systable_beginscan(rel, idxid, true,
+							  have_gen ? GetLatestSnapshot() : read_snapshot(), 1, &key);
 	while ((tup = systable_getnext(scan)) != NULL)
 	{
-		TupleDesc	desc = RelationGetDescr(rel);
-		bool		isnull;
-		Datum		d;
-		int64		gid;
-		ResEntry   *e;
-		int			mask,
-					i;
+		TimestampTz exp;
 
-		(void) heap_getattr(tup, a_end, desc, &isnull);
-		if (!isnull)
+		heap_deform_tuple(tup, desc, values, nulls);
+		if (!nulls[a_end])
 			continue;			/* ended */
-		d = heap_getattr(tup, a_exp, desc, &isnull);
-		if (isnull || DatumGetTimestampTz(d) <= now)
+		if (nulls[a_exp] || (exp = DatumGetTimestampTz(values[a_exp])) <= now)
 			continue;			/* expired */
-		gid = DatumGetInt64(heap_getattr(tup, a_id, desc, &isnull));
-		e = res_insert(s, DatumGetResidentId(heap_getattr(tup, a_res, desc, &isnull)));
-		if (DatumGetBool(heap_getattr(tup, a_bg, desc, &isnull)))
+		if (exp < valid_until)
+			valid_until = exp;
+		if (n == cap)
 		{
-			e->break_glass = gid;
-			continue;
+			cap *= 2;
+			rows = repalloc(rows, sizeof(GrantRow) * cap);
 		}
-		d = heap_getattr(tup, a_cats, desc, &isnull);
-		if (isnull)
-			continue;
-		mask = category_mask_of_array(DatumGetArrayTypeP(d), s->cat_oids);
-		for (i = 0; i < EHR_N_CATEGORIES; i++)
-			if ((mask & (1 << i)) && e->grant_for[i] == 0)
-				e->grant_for[i] = gid;
-		e->granted |= mask;
+		rows[n].gid = DatumGetInt64(values[a_id]);
+		rows[n].resident = DatumGetResidentId(values[a_res]);
+		rows[n].break_glass = DatumGetBool(values[a_bg]);
+		rows[n].bits = nulls[a_bits] ? 0 : (DatumGetInt16(values[a_bits]) & EHR_CAT_ALL);
+		rows[n].closed = 0;
+		rows[n].closed_known = false;
+		n++;
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
+
+	/*
+	 * A copy to keep also holds the switches of its residents, read with the
+	 * same latest snapshot (switch changes bump the generation too).
+	 */
+	if (have_gen && !consent_changed_in_xact)
+	{
+		int			i;
+		Snapshot	snap = GetLatestSnapshot();
+
+		for (i = 0; i < n; i++)
+			if (!rows[i].break_glass)
+			{
+				rows[i].closed = closed_bits(rows[i].resident, snap, s->cat_oids);
+				rows[i].closed_known = true;
+			}
+	}
+	fill_from_rows(s, rows, n);
+
+	if (have_gen && !consent_changed_in_xact)
+	{
+		if (grant_cache_cxt == NULL)
+			grant_cache_cxt = AllocSetContextCreate(TopMemoryContext, "ehr grant cache",
+													ALLOCSET_SMALL_SIZES);
+		gcache.valid = false;
+		MemoryContextReset(grant_cache_cxt);
+		gcache.rows = MemoryContextAlloc(grant_cache_cxt, sizeof(GrantRow) * Max(n, 1));
+		memcpy(gcache.rows, rows, sizeof(GrantRow) * n);
+		gcache.n = n;
+		gcache.practitioner = s->actor.practitioner;
+		gcache.institution = s->actor.institution;
+		gcache.generation = gen;
+		gcache.valid_until = valid_until;
+		gcache.relid = relid;
+		gcache.valid = true;
+	}
+	pfree(values);
+	pfree(nulls);
+	pfree(rows);
 }
 
-/* Closed sharing switches of every granted resident: one index probe each. */
+PG_FUNCTION_INFO_V1(ehr_consent_changed);
+
+/*
+ * Trigger ehr.consent_changed (statement level, on ehr.access_grant and
+ * ehr.sharing): cached grants everywhere are out of date.
+ */
+Datum
+ehr_consent_changed(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("ehr.consent_changed() must be called as a trigger")));
+	consent_changed_in_xact = true;
+	gcache.valid = false;
+	ehr_consent_bump();
+	PG_RETURN_POINTER(NULL);
+}
+
 static void
-load_switches(AccessState *s)
+consent_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PREPARE:
+			/* now visible to others: whatever they loaded meanwhile is stale */
+			if (consent_changed_in_xact)
+				ehr_consent_bump();
+			consent_changed_in_xact = false;
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			if (consent_changed_in_xact)
+				gcache.valid = false;
+			consent_changed_in_xact = false;
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+consent_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						 SubTransactionId parentSubid, void *arg)
+{
+	/* a rolled-back change may be in what was loaded after it */
+	if (event == SUBXACT_EVENT_ABORT_SUB && consent_changed_in_xact)
+		gcache.valid = false;
+}
+
+/* Closed sharing switches of one resident, as EHR_CAT_* bits: one index probe. */
+static int
+closed_bits(ResidentId resident, Snapshot snap, const Oid *cat_oids)
 {
 	Oid			relid = ehr_relid("sharing");
 	Oid			idxid = get_relname_relid("sharing_pkey", get_namespace_oid("ehr", false));
-	AttrNumber	a_res = attnum_of(relid, "resident"),
-				a_cat = attnum_of(relid, "category"),
+	AttrNumber	a_cat = attnum_of(relid, "category"),
 				a_open = attnum_of(relid, "open");
 	Relation	rel,
 				idx;
-	uint32		i;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	int			closed = 0;
 
 	rel = table_open(relid, AccessShareLock);
 	idx = index_open(idxid, AccessShareLock);
-	for (i = 0; i <= s->mask; i++)
+	eq_key(&key, idx, 1, attnum_of(relid, "resident"), ResidentIdGetDatum(resident));
+	scan = systable_beginscan_ordered(rel, idx, snap, 1, &key);
+	while ((tup = systable_getnext_ordered(scan, ForwardScanDirection)) != NULL)
 	{
-		ResEntry   *e = &s->entries[i];
-		SysScanDesc scan;
-		ScanKeyData key;
-		HeapTuple	tup;
+		bool		isnull;
+		Datum		d = heap_getattr(tup, a_open, RelationGetDescr(rel), &isnull);
+		Oid			cat;
+		int			j;
 
-		if (!e->used || e->granted == 0)
+		if (isnull || DatumGetBool(d))
 			continue;
-		eq_key(&key, idx, 1, a_res, ResidentIdGetDatum(e->resident));
-		scan = systable_beginscan(rel, idxid, true, read_snapshot(), 1, &key);
-		while ((tup = systable_getnext(scan)) != NULL)
-		{
-			bool		isnull;
-			Datum		d = heap_getattr(tup, a_open, RelationGetDescr(rel), &isnull);
-			Oid			cat;
-			int			j;
-
-			if (isnull || DatumGetBool(d))
-				continue;
-			cat = DatumGetObjectId(heap_getattr(tup, a_cat, RelationGetDescr(rel), &isnull));
-			for (j = 0; j < EHR_N_CATEGORIES; j++)
-				if (cat == s->cat_oids[j])
-					e->closed |= 1 << j;
-		}
-		systable_endscan(scan);
+		cat = DatumGetObjectId(heap_getattr(tup, a_cat, RelationGetDescr(rel), &isnull));
+		for (j = 0; j < EHR_N_CATEGORIES; j++)
+			if (cat == cat_oids[j])
+				closed |= 1 << j;
 	}
+	systable_endscan_ordered(scan);
 	index_close(idx, AccessShareLock);
 	table_close(rel, AccessShareLock);
+	return closed;
+}
+
+/*
+ * Closed switches of a granted resident not known from the cache: probed the
+ * first time the query meets a row of that resident, with the query's snapshot.
+ */
+static void
+load_switches(AccessState *s, ResEntry *e)
+{
+	e->closed = closed_bits(e->resident, read_snapshot(), s->cat_oids);
+	e->switches_loaded = true;
 }
 
 static AccessState *
@@ -663,7 +876,7 @@ access_state(FunctionCallInfo fcinfo)
 		pfree(s->entries);
 	s->setting = actor_setting;
 	s->count = 0;
-	s->mask = 15;
+	s->mask = 127;
 	s->entries = MemoryContextAllocZero(s->mcxt, sizeof(ResEntry) * (s->mask + 1));
 	s->last_cat = InvalidOid;
 	ehr_current_actor(&s->actor);
@@ -671,8 +884,6 @@ access_state(FunctionCallInfo fcinfo)
 	if (s->actor.kind == EHR_ACTOR_PRACTITIONER)
 	{
 		load_grants(s);
-		if (s->count > 0)
-			load_switches(s);
 	}
 	fcinfo->flinfo->fn_extra = s;
 	return s;
@@ -693,6 +904,25 @@ category_index(AccessState *s, Oid cat)
 			return i;
 		}
 	return -1;
+}
+
+/*
+ * Note a permitted read for the access log; rows of one resident from one
+ * origin usually come together, so the per-entry bits skip the call.
+ */
+static inline void
+note_read(AccessState *s, ResEntry *e, int ci, const OrgCode *origin, int64 grant, bool bg)
+{
+	if ((e->noted & (1 << ci)) &&
+		memcmp(e->noted_origin.data, origin->data, ORG_CODE_LEN) == 0)
+		return;
+	if (memcmp(e->noted_origin.data, origin->data, ORG_CODE_LEN) != 0)
+	{
+		e->noted = 0;
+		memcpy(e->noted_origin.data, origin->data, ORG_CODE_LEN);
+	}
+	e->noted |= 1 << ci;
+	ehr_audit_note_read(&s->actor, e->resident, 1 << ci, origin, grant, bg);
 }
 
 PG_FUNCTION_INFO_V1(ehr_can_access);
@@ -722,12 +952,16 @@ ehr_can_access(PG_FUNCTION_ARGS)
 				PG_RETURN_BOOL(false);
 			if (e->break_glass != 0)
 			{
-				ehr_audit_note_read(&s->actor, r, 1 << ci, origin, e->break_glass, true);
+				note_read(s, e, ci, origin, e->break_glass, true);
 				PG_RETURN_BOOL(true);
 			}
-			if ((e->granted & ~e->closed) & (1 << ci))
+			if (!(e->granted & (1 << ci)))
+				PG_RETURN_BOOL(false);
+			if (!e->switches_loaded)
+				load_switches(s, e);
+			if (!(e->closed & (1 << ci)))
 			{
-				ehr_audit_note_read(&s->actor, r, 1 << ci, origin, e->grant_for[ci], false);
+				note_read(s, e, ci, origin, e->grant_for[ci], false);
 				PG_RETURN_BOOL(true);
 			}
 			PG_RETURN_BOOL(false);

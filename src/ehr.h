@@ -55,7 +55,11 @@ extern void ehr_keyring_get(const char *name, EhrKey *key);
 extern const EhrKey *ehr_keyring_cached(FmgrInfo *flinfo, const char *name);
 
 /* ---- resident_id.c ---- */
-/* A resident_id is its 18 characters packed into an int64 (see resident_id.c). */
+/*
+ * A resident_id is its 17 significant digits as an int64 (below 10^17); the
+ * check character is a function of them and is recomputed on output. Integer
+ * order is the order of the canonical text. See resident_id.c.
+ */
 typedef int64 ResidentId;
 #define DatumGetResidentId(X)	((ResidentId) DatumGetInt64(X))
 #define ResidentIdGetDatum(X)	Int64GetDatum(X)
@@ -64,6 +68,8 @@ typedef int64 ResidentId;
 #define RESIDENT_ID_LEN		18
 /* Writes the canonical 18 characters plus NUL into buf (19 bytes). */
 extern void resident_id_to_cstring(ResidentId id, char *buf);
+/* Parses s[0..len) by the input rules without raising; false when invalid. */
+extern bool resident_id_parse(const char *s, size_t len, ResidentId *out);
 
 /* ---- org_code.c ---- */
 /*
@@ -82,6 +88,8 @@ typedef struct OrgCode
 #define PG_RETURN_ORG_CODE_P(x)	return OrgCodePGetDatum(x)
 /* Writes the canonical 18 characters plus NUL into buf (19 bytes). */
 extern void org_code_to_cstring(const OrgCode *code, char *buf);
+/* Parses s[0..len) by the input rules without raising; false when invalid. */
+extern bool org_code_parse(const char *s, size_t len, OrgCode *out);
 
 /* ---- units.c / labvalue.c ---- */
 /*
@@ -119,8 +127,20 @@ typedef enum EhrUnitConversion
 	EHR_UNIT_NEEDS_MOLAR_MASS	/* mass <-> substance without a molar mass */
 } EhrUnitConversion;
 
+/* A unit for messages: unity (the empty unit) shows as UCUM's "1". */
+#define EHR_UNIT_SHOW(canonical)	((canonical)[0] ? (canonical) : "1")
 /* Parse len bytes of unit text; false with *detail (a sentence) if invalid. Never raises. */
 extern bool ehr_unit_parse(const char *text, int len, EhrUnit *unit, char **detail);
+/* Per-call-site cache of parsed units (in flinfo->fn_mcxt, via fn_extra); NULL flinfo gives NULL. */
+typedef struct EhrUnitCache EhrUnitCache;
+extern EhrUnitCache *ehr_unit_cache(FmgrInfo *flinfo);
+/*
+ * ehr_unit_parse of a C string through the cache (cache may be NULL). The
+ * returned unit's canonical text lives in the cache: a later lookup may evict
+ * it, so copy it if it must outlive the next lookup.
+ */
+extern bool ehr_unit_parse_cached(EhrUnitCache *cache, const char *text,
+								  EhrUnit *unit, char **detail);
 /* Same for a C string; raises 22P02 "unknown unit" naming it. */
 extern void ehr_unit_parse_or_error(const char *text, EhrUnit *unit);
 extern bool ehr_unit_commensurable(const EhrUnit *a, const EhrUnit *b);
@@ -186,6 +206,9 @@ extern LabValue *ehr_labvalue_convert_to(const LabValue *v, const EhrUnit *to,
 /* Same with unit text: 22P02 for an unknown unit, 22023 when incommensurable. */
 extern LabValue *ehr_labvalue_convert(const LabValue *v, const char *unit,
 									  double molar_mass);
+/* Convert a range's bounds to "to" (same digit rule); NULL when not convertible. */
+extern RefRange *ehr_refrange_convert_to(const RefRange *r, const EhrUnit *to,
+										 double molar_mass);
 /*
  * HL7 interpretation code "N", "L", "H", "LL", "HH" of v against the normal
  * range (and the critical range, may be NULL); NULL when not comparable.
@@ -273,6 +296,13 @@ extern void ehr_authcode_init(void);
  * access log (audit.c calls it at commit of a transaction that writes it).
  */
 extern void ehr_authcode_drain_pending(void);
+
+/*
+ * authcode.c: the consent generation in shared memory, bumped on every change
+ * to grants or sharing switches; false when not preloaded.
+ */
+extern bool ehr_consent_generation(uint64 *gen);
+extern void ehr_consent_bump(void);
 
 /* ---- audit.c ---- */
 #include "datatype/timestamp.h"

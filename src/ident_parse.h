@@ -61,6 +61,7 @@ typedef struct RidParse
 	size_t		offset;			/* RID_BAD_CHAR, RID_X_NOT_LAST: byte offset in
 								 * the trimmed input */
 	const char *trimmed;		/* the input without its blanks */
+	size_t		lead;			/* blanks trimmed before it */
 	size_t		len;			/* bytes of the trimmed input (RID_LENGTH) */
 	int			province;		/* RID_PROVINCE */
 	int			year,			/* RID_DATE, RID_DATE_EARLY */
@@ -119,27 +120,38 @@ rid_num(const char *d, int n)
 	return v;
 }
 
-/* Province and birth date of 17 ASCII digits; sets r->value on success. */
+/*
+ * Province and birth date of 17 ASCII digits; on success sets r->value and
+ * r->expected (the check character), computed in the same pass.
+ */
 static inline RidError
 rid_validate17(const char d[17], RidParse *r)
 {
+	static const int w[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
 	int64_t		v = 0;
+	int			sum = 0;
 	int			i;
 
-	r->province = rid_num(d, 2);
+	r->province = (d[0] - '0') * 10 + (d[1] - '0');
 	if (!rid_province_exists(r->province))
 		return RID_PROVINCE;
 	r->year = rid_num(d + 6, 4);
-	r->month = rid_num(d + 10, 2);
-	r->day = rid_num(d + 12, 2);
+	r->month = (d[10] - '0') * 10 + (d[11] - '0');
+	r->day = (d[12] - '0') * 10 + (d[13] - '0');
 	if (r->month < 1 || r->month > 12 || r->day < 1 ||
 		r->day > rid_days_in_month(r->year, r->month))
 		return RID_DATE;
 	if (r->year < RID_MIN_YEAR)
 		return RID_DATE_EARLY;
 	for (i = 0; i < 17; i++)
-		v = v * 10 + (d[i] - '0');
+	{
+		int			c = d[i] - '0';
+
+		v = v * 10 + c;
+		sum += c * w[i];
+	}
 	r->value = v;
+	r->expected = "10X98765432"[sum % 11];
 	return RID_OK;
 }
 
@@ -153,58 +165,57 @@ static inline RidError
 rid_parse(const char *s, size_t len, RidParse *r)
 {
 	char		d[17];
+	const char *digits;
 	size_t		i;
+	size_t		xpos = (size_t) -1;
 	RidError	e;
 
+	r->trimmed = s;
 	ident_trim(&s, &len);
+	r->lead = (size_t) (s - r->trimmed);
 	r->trimmed = s;
 	r->len = len;
 	for (i = 0; i < len; i++)
 	{
 		unsigned char c = (unsigned char) s[i];
 
-		if (!(c >= '0' && c <= '9') && c != 'x' && c != 'X')
+		if ((unsigned) (c - '0') > 9)
 		{
-			r->offset = i;
-			return RID_BAD_CHAR;
+			if (c != 'x' && c != 'X')
+			{
+				r->offset = i;
+				return RID_BAD_CHAR;
+			}
+			if (xpos == (size_t) -1)
+				xpos = i;
 		}
 	}
 	if (len != 18 && len != 15)
 		return RID_LENGTH;
-	for (i = 0; i < len; i++)
-		if ((s[i] == 'x' || s[i] == 'X') && !(len == 18 && i == 17))
-		{
-			r->offset = i;
-			return RID_X_NOT_LAST;
-		}
-	if (len == 18)
+	if (xpos != (size_t) -1 && !(len == 18 && xpos == 17))
 	{
-		for (i = 0; i < 17; i++)
-			d[i] = s[i];
+		r->offset = xpos;
+		return RID_X_NOT_LAST;
 	}
-	else
+	digits = s;
+	if (len == 15)
 	{
+		/* legacy form: "19" inserted before the two-digit year */
 		for (i = 0; i < 6; i++)
 			d[i] = s[i];
 		d[6] = '1';
 		d[7] = '9';
 		for (i = 6; i < 15; i++)
 			d[i + 2] = s[i];
+		digits = d;
 	}
-	e = rid_validate17(d, r);
+	e = rid_validate17(digits, r);
 	if (e != RID_OK)
 		return e;
-	if (len == 18)
+	if (len == 18 && ((s[17] == 'x') ? 'X' : s[17]) != r->expected)
 	{
-		char		c = rid_check_char(d);
-		char		given = (s[17] == 'x') ? 'X' : s[17];
-
-		if (given != c)
-		{
-			r->expected = c;
-			r->found = s[17];
-			return RID_CHECK;
-		}
+		r->found = s[17];
+		return RID_CHECK;
 	}
 	return RID_OK;
 }
@@ -257,7 +268,8 @@ typedef struct OcParse
 {
 	char		code[18];		/* canonical (upper-case) characters */
 	size_t		offset;			/* OC_BAD_CHAR: byte offset in the trimmed input */
-	const char *trimmed;
+	const char *trimmed;		/* the input without its blanks */
+	size_t		lead;			/* blanks trimmed before it */
 	size_t		len;			/* OC_LENGTH */
 	char		expected;		/* OC_CHECK */
 	char		found;
@@ -323,7 +335,9 @@ oc_parse(const char *s, size_t len, OcParse *r)
 	size_t		i;
 	char		c;
 
+	r->trimmed = s;
 	ident_trim(&s, &len);
+	r->lead = (size_t) (s - r->trimmed);
 	r->trimmed = s;
 	r->len = len;
 	for (i = 0; i < len; i++)

@@ -276,14 +276,15 @@ decimal_round(long double x, int n, EhrDecimal *d)
 		else
 			break;
 	}
-	if (q > 0 && coef_digits((int64) r) + q <= EHR_DEC_MAX_DIGITS)
+	d->coef = (int64) r;
+	/* padding zeros in integer arithmetic: exact wherever long double is only a double */
+	if (q > 0 && coef_digits(d->coef) + q <= EHR_DEC_MAX_DIGITS)
 	{
-		r *= powl(10.0L, q);
-		q = 0;
+		for (; q > 0; q--)
+			d->coef *= 10;
 	}
 	if (q < -EHR_DEC_MAX_EXP || q > EHR_DEC_MAX_EXP)
 		return false;
-	d->coef = (int64) r;
 	if (x < 0)
 		d->coef = -d->coef;
 	d->exp = q;
@@ -368,11 +369,11 @@ skip_blanks(const char *s, int *pos)
 
 /* Parse the unit that ends the text; false with *detail when invalid. */
 static bool
-parse_trailing_unit(const char *s, int pos, EhrUnit *unit, char **detail)
+parse_trailing_unit(EhrUnitCache *cache, const char *s, int pos, EhrUnit *unit, char **detail)
 {
 	char	   *d = NULL;
 
-	if (!ehr_unit_parse(s + pos, strlen(s + pos), unit, &d))
+	if (!ehr_unit_parse_cached(cache, s + pos, unit, &d))
 	{
 		char	   *u;
 		int			len;
@@ -402,7 +403,7 @@ bad_input(const char *type, const char *str, const char *detail)
 /* ---- ehr.labvalue I/O ---- */
 
 static LabValue *
-labvalue_parse(const char *str)
+labvalue_parse(EhrUnitCache *cache, const char *str)
 {
 	int			pos = 0;
 	EhrComparator cmp;
@@ -418,7 +419,7 @@ labvalue_parse(const char *str)
 		bad_input("labvalue", str, "A lab value needs a number, optionally preceded by <, <=, > or >= and followed by a unit.");
 	if (!parse_decimal(str, &pos, &d, &detail))
 		bad_input("labvalue", str, detail);
-	if (!parse_trailing_unit(str, pos, &unit, &udetail))
+	if (!parse_trailing_unit(cache, str, pos, &unit, &udetail))
 		bad_input("labvalue", str, udetail);
 	return make_labvalue(cmp, &d, unit.canonical);
 }
@@ -440,7 +441,8 @@ PG_FUNCTION_INFO_V1(labvalue_in);
 Datum
 labvalue_in(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_LABVALUE_P(labvalue_parse(PG_GETARG_CSTRING(0)));
+	/* COPY and bulk inserts repeat a few units: parsed units are cached per call site */
+	PG_RETURN_LABVALUE_P(labvalue_parse(ehr_unit_cache(fcinfo->flinfo), PG_GETARG_CSTRING(0)));
 }
 
 PG_FUNCTION_INFO_V1(labvalue_out);
@@ -571,7 +573,7 @@ is_range_dash(const char *s, int *pos)
 #define REFRANGE_SYNTAX "A reference range is written [low,high] or (low,high) (a parenthesis excludes its bound), low-high, or one bound after <, <=, > or >=, then the unit."
 
 static RefRange *
-refrange_parse(const char *str)
+refrange_parse(EhrUnitCache *cache, const char *str)
 {
 	int			pos = 0;
 	uint8		flags = 0;
@@ -645,7 +647,7 @@ refrange_parse(const char *str)
 			bad_input("refrange", str, detail);
 		flags = EHR_RR_HAS_LOW | EHR_RR_HAS_HIGH | EHR_RR_LOW_INC | EHR_RR_HIGH_INC;
 	}
-	if (!parse_trailing_unit(str, pos, &unit, &udetail))
+	if (!parse_trailing_unit(cache, str, pos, &unit, &udetail))
 		bad_input("refrange", str, udetail);
 	if ((detail = refrange_check(flags, &low, &high)) != NULL)
 		bad_input("refrange", str, detail);
@@ -687,7 +689,7 @@ PG_FUNCTION_INFO_V1(refrange_in);
 Datum
 refrange_in(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_REFRANGE_P(refrange_parse(PG_GETARG_CSTRING(0)));
+	PG_RETURN_REFRANGE_P(refrange_parse(ehr_unit_cache(fcinfo->flinfo), PG_GETARG_CSTRING(0)));
 }
 
 PG_FUNCTION_INFO_V1(refrange_out);
@@ -903,17 +905,34 @@ refrange_unit(PG_FUNCTION_ARGS)
 
 /* ---- conversion ---- */
 
+/* The parsed unit of a stored value or range (always valid: it was checked on input). */
+static void
+stored_unit(EhrUnitCache *cache, const char *text, EhrUnit *unit)
+{
+	char	   *detail = NULL;
+
+	if (!ehr_unit_parse_cached(cache, text, unit, &detail))
+		elog(ERROR, "stored unit \"%s\" does not parse: %s", text, detail);
+}
+
+static LabValue *convert_to(EhrUnitCache *cache, const LabValue *v, const EhrUnit *to,
+							double molar_mass);
+
 LabValue *
 ehr_labvalue_convert_to(const LabValue *v, const EhrUnit *to, double molar_mass)
 {
+	return convert_to(NULL, v, to, molar_mass);
+}
+
+static LabValue *
+convert_to(EhrUnitCache *cache, const LabValue *v, const EhrUnit *to, double molar_mass)
+{
 	EhrUnit		from;
-	char	   *detail = NULL;
 	double		factor;
 	EhrDecimal	d;
 	int			n;
 
-	if (!ehr_unit_parse(v->unit, strlen(v->unit), &from, &detail))
-		elog(ERROR, "stored labvalue unit \"%s\" does not parse: %s", v->unit, detail);
+	stored_unit(cache, v->unit, &from);
 	if (ehr_unit_factor(&from, to, molar_mass, &factor) != EHR_UNIT_OK)
 		return NULL;
 	/* the same unit, or an exact factor of one: nothing to round */
@@ -939,8 +958,8 @@ check_molar_mass(double molar_mass)
 				 errdetail("A molar mass is a positive, finite number of grams per mole.")));
 }
 
-LabValue *
-ehr_labvalue_convert(const LabValue *v, const char *unit, double molar_mass)
+static LabValue *
+convert_text(EhrUnitCache *cache, const LabValue *v, const char *unit, double molar_mass)
 {
 	EhrUnit		to;
 	EhrUnit		from;
@@ -949,18 +968,27 @@ ehr_labvalue_convert(const LabValue *v, const char *unit, double molar_mass)
 	EhrUnitConversion why;
 	LabValue   *result;
 
-	ehr_unit_parse_or_error(unit, &to);
-	result = ehr_labvalue_convert_to(v, &to, molar_mass);
+	if (!ehr_unit_parse_cached(cache, unit, &to, &detail))
+		ehr_unit_parse_or_error(unit, &to); /* raises, naming the unit */
+	/* the next lookup may evict the cache slot that holds this spelling */
+	to.canonical = pstrdup(to.canonical);
+	result = convert_to(cache, v, &to, molar_mass);
 	if (result)
 		return result;
-	if (!ehr_unit_parse(v->unit, strlen(v->unit), &from, &detail))
-		elog(ERROR, "stored labvalue unit \"%s\" does not parse: %s", v->unit, detail);
+	stored_unit(cache, v->unit, &from);
 	why = ehr_unit_factor(&from, &to, molar_mass, &factor);
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("cannot convert unit \"%s\" to \"%s\"", from.canonical, to.canonical),
+			 errmsg("cannot convert unit \"%s\" to \"%s\"",
+					EHR_UNIT_SHOW(from.canonical), EHR_UNIT_SHOW(to.canonical)),
 			 errdetail("%s", ehr_unit_mismatch_detail(&from, &to, why))));
 	return NULL;				/* keep compiler quiet */
+}
+
+LabValue *
+ehr_labvalue_convert(const LabValue *v, const char *unit, double molar_mass)
+{
+	return convert_text(NULL, v, unit, molar_mass);
 }
 
 PG_FUNCTION_INFO_V1(labvalue_convert);
@@ -970,7 +998,7 @@ labvalue_convert(PG_FUNCTION_ARGS)
 	LabValue   *v = PG_GETARG_LABVALUE_P(0);
 	char	   *unit = text_to_cstring(PG_GETARG_TEXT_PP(1));
 
-	PG_RETURN_LABVALUE_P(ehr_labvalue_convert(v, unit, 0));
+	PG_RETURN_LABVALUE_P(convert_text(ehr_unit_cache(fcinfo->flinfo), v, unit, 0));
 }
 
 PG_FUNCTION_INFO_V1(labvalue_convert_molar);
@@ -982,7 +1010,7 @@ labvalue_convert_molar(PG_FUNCTION_ARGS)
 	float8		molar_mass = PG_GETARG_FLOAT8(2);
 
 	check_molar_mass(molar_mass);
-	PG_RETURN_LABVALUE_P(ehr_labvalue_convert(v, unit, molar_mass));
+	PG_RETURN_LABVALUE_P(convert_text(ehr_unit_cache(fcinfo->flinfo), v, unit, molar_mass));
 }
 
 /* ---- interpretation ---- */
@@ -1043,13 +1071,11 @@ point_vs_range(const EdgePoint *p, const RefRange *r, double factor)
 
 /* Factor from the value's unit to the range's, or false when they do not convert. */
 static bool
-range_factor(const EhrUnit *from, const RefRange *r, double *factor)
+range_factor(EhrUnitCache *cache, const EhrUnit *from, const RefRange *r, double *factor)
 {
 	EhrUnit		to;
-	char	   *detail = NULL;
 
-	if (!ehr_unit_parse(r->unit, strlen(r->unit), &to, &detail))
-		elog(ERROR, "stored refrange unit \"%s\" does not parse: %s", r->unit, detail);
+	stored_unit(cache, r->unit, &to);
 	return ehr_unit_factor(from, &to, 0, factor) == EHR_UNIT_OK;
 }
 
@@ -1071,11 +1097,11 @@ point_zone(const EdgePoint *p, const RefRange *normal, double nf,
 	return c < 0 ? ZONE_L : c > 0 ? ZONE_H : ZONE_N;
 }
 
-const char *
-ehr_labvalue_interpret(const LabValue *v, const RefRange *normal, const RefRange *critical)
+static const char *
+interpret(EhrUnitCache *cache, const LabValue *v, const RefRange *normal,
+		  const RefRange *critical)
 {
 	EhrUnit		unit;
-	char	   *detail = NULL;
 	double		nf,
 				cf = 1.0;
 	long double x = decimal_value(&v->value);
@@ -1084,11 +1110,10 @@ ehr_labvalue_interpret(const LabValue *v, const RefRange *normal, const RefRange
 	Zone		zlo,
 				zhi;
 
-	if (!ehr_unit_parse(v->unit, strlen(v->unit), &unit, &detail))
-		elog(ERROR, "stored labvalue unit \"%s\" does not parse: %s", v->unit, detail);
-	if (!range_factor(&unit, normal, &nf))
+	stored_unit(cache, v->unit, &unit);
+	if (!range_factor(cache, &unit, normal, &nf))
 		return NULL;
-	if (critical && !range_factor(&unit, critical, &cf))
+	if (critical && !range_factor(cache, &unit, critical, &cf))
 		return NULL;
 
 	/* the set of values v stands for, as its lowest and highest points */
@@ -1117,12 +1142,18 @@ ehr_labvalue_interpret(const LabValue *v, const RefRange *normal, const RefRange
 	return zlo == zhi ? zone_code[zlo] : NULL;
 }
 
+const char *
+ehr_labvalue_interpret(const LabValue *v, const RefRange *normal, const RefRange *critical)
+{
+	return interpret(NULL, v, normal, critical);
+}
+
 PG_FUNCTION_INFO_V1(labvalue_interpret);
 Datum
 labvalue_interpret(PG_FUNCTION_ARGS)
 {
-	const char *z = ehr_labvalue_interpret(PG_GETARG_LABVALUE_P(0),
-										   PG_GETARG_REFRANGE_P(1), NULL);
+	const char *z = interpret(ehr_unit_cache(fcinfo->flinfo), PG_GETARG_LABVALUE_P(0),
+							  PG_GETARG_REFRANGE_P(1), NULL);
 
 	if (z == NULL)
 		PG_RETURN_NULL();
@@ -1133,9 +1164,8 @@ PG_FUNCTION_INFO_V1(labvalue_interpret_critical);
 Datum
 labvalue_interpret_critical(PG_FUNCTION_ARGS)
 {
-	const char *z = ehr_labvalue_interpret(PG_GETARG_LABVALUE_P(0),
-										   PG_GETARG_REFRANGE_P(1),
-										   PG_GETARG_REFRANGE_P(2));
+	const char *z = interpret(ehr_unit_cache(fcinfo->flinfo), PG_GETARG_LABVALUE_P(0),
+							  PG_GETARG_REFRANGE_P(1), PG_GETARG_REFRANGE_P(2));
 
 	if (z == NULL)
 		PG_RETURN_NULL();
@@ -1147,8 +1177,8 @@ PG_FUNCTION_INFO_V1(labvalue_within);
 Datum
 labvalue_within(PG_FUNCTION_ARGS)
 {
-	const char *z = ehr_labvalue_interpret(PG_GETARG_LABVALUE_P(0),
-										   PG_GETARG_REFRANGE_P(1), NULL);
+	const char *z = interpret(ehr_unit_cache(fcinfo->flinfo), PG_GETARG_LABVALUE_P(0),
+							  PG_GETARG_REFRANGE_P(1), NULL);
 
 	if (z == NULL)
 		PG_RETURN_NULL();
@@ -1156,6 +1186,98 @@ labvalue_within(PG_FUNCTION_ARGS)
 }
 
 /* ---- refrange conversion and equivalence ---- */
+
+/* One number converted by factor, keeping its significant digits plus one. */
+static void
+convert_decimal(const EhrDecimal *in, double factor, EhrDecimal *out, const char *what)
+{
+	int			n;
+
+	if (fabs(factor - 1.0) < 1e-12)
+	{
+		*out = *in;
+		return;
+	}
+	n = Min(coef_digits(in->coef) + 1, EHR_CONVERT_MAX_DIGITS);
+	if (!decimal_round(decimal_value(in) * (long double) factor, n, out))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s %s is out of range after conversion", what, decimal_to_cstring(in)),
+				 errdetail("A lab value's power of ten must lie between -99 and 99.")));
+}
+
+/*
+ * Convert a range's bounds to unit "to" (same digit rule as values); NULL
+ * when the units do not convert.
+ */
+RefRange *
+ehr_refrange_convert_to(const RefRange *r, const EhrUnit *to, double molar_mass)
+{
+	EhrUnit		from;
+	double		factor;
+	EhrDecimal	low,
+				high;
+	const char *detail;
+
+	stored_unit(NULL, r->unit, &from);
+	if (ehr_unit_factor(&from, to, molar_mass, &factor) != EHR_UNIT_OK)
+		return NULL;
+	memset(&low, 0, sizeof(low));
+	memset(&high, 0, sizeof(high));
+	if (r->flags & EHR_RR_HAS_LOW)
+		convert_decimal(&r->low, factor, &low, "lower bound");
+	if (r->flags & EHR_RR_HAS_HIGH)
+		convert_decimal(&r->high, factor, &high, "upper bound");
+	if ((detail = refrange_check(r->flags, &low, &high)) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("range %s converted to \"%s\" is empty", ehr_refrange_to_cstring(r),
+						EHR_UNIT_SHOW(to->canonical)),
+				 errdetail("%s", detail)));
+	return make_refrange(r->flags, &low, &high, to->canonical);
+}
+
+static RefRange *
+refrange_convert_text(const RefRange *r, const char *unit, double molar_mass)
+{
+	EhrUnit		to;
+	EhrUnit		from;
+	double		factor;
+	EhrUnitConversion why;
+	RefRange   *result;
+
+	ehr_unit_parse_or_error(unit, &to);
+	result = ehr_refrange_convert_to(r, &to, molar_mass);
+	if (result)
+		return result;
+	stored_unit(NULL, r->unit, &from);
+	why = ehr_unit_factor(&from, &to, molar_mass, &factor);
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("cannot convert unit \"%s\" to \"%s\"",
+					EHR_UNIT_SHOW(from.canonical), EHR_UNIT_SHOW(to.canonical)),
+			 errdetail("%s", ehr_unit_mismatch_detail(&from, &to, why))));
+	return NULL;				/* keep compiler quiet */
+}
+
+PG_FUNCTION_INFO_V1(refrange_convert);
+Datum
+refrange_convert(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_REFRANGE_P(refrange_convert_text(PG_GETARG_REFRANGE_P(0),
+											   text_to_cstring(PG_GETARG_TEXT_PP(1)), 0));
+}
+
+PG_FUNCTION_INFO_V1(refrange_convert_molar);
+Datum
+refrange_convert_molar(PG_FUNCTION_ARGS)
+{
+	float8		molar_mass = PG_GETARG_FLOAT8(2);
+
+	check_molar_mass(molar_mass);
+	PG_RETURN_REFRANGE_P(refrange_convert_text(PG_GETARG_REFRANGE_P(0),
+											   text_to_cstring(PG_GETARG_TEXT_PP(1)), molar_mass));
+}
 
 static bool
 convert_bound(const EhrDecimal *b, double factor, const EhrDecimal *like, EhrDecimal *out)
@@ -1194,13 +1316,11 @@ ehr_refrange_equivalent(const RefRange *a, const RefRange *b, double molar_mass,
 {
 	EhrUnit		ua,
 				ub;
-	char	   *detail = NULL;
 	double		fab,
 				fba;
 
-	if (!ehr_unit_parse(a->unit, strlen(a->unit), &ua, &detail) ||
-		!ehr_unit_parse(b->unit, strlen(b->unit), &ub, &detail))
-		elog(ERROR, "stored refrange unit does not parse: %s", detail);
+	stored_unit(NULL, a->unit, &ua);
+	stored_unit(NULL, b->unit, &ub);
 	*comparable = (ehr_unit_factor(&ua, &ub, molar_mass, &fab) == EHR_UNIT_OK &&
 				   ehr_unit_factor(&ub, &ua, molar_mass, &fba) == EHR_UNIT_OK);
 	if (!*comparable)

@@ -44,7 +44,8 @@ oc_report(int sqlstate, const char *input, OcError e, const OcParse *r)
 			{
 				const char *p = r->trimmed + r->offset;
 				int			clen = pg_mblen(p);
-				int			pos = pg_mbstrlen_with_len(r->trimmed, (int) r->offset) + 1;
+				int			pos = pg_mbstrlen_with_len(r->trimmed - r->lead,
+													   (int) (r->lead + r->offset)) + 1;
 
 				if ((size_t) clen > r->len - r->offset)
 					clen = (int) (r->len - r->offset);
@@ -94,6 +95,17 @@ org_code_to_cstring(const OrgCode *code, char *buf)
 {
 	memcpy(buf, code->data, ORG_CODE_LEN);
 	buf[ORG_CODE_LEN] = '\0';
+}
+
+bool
+org_code_parse(const char *s, size_t len, OrgCode *out)
+{
+	OcParse		r;
+
+	if (oc_parse(s, len, &r) != OC_OK)
+		return false;
+	memcpy(out->data, r.code, ORG_CODE_LEN);
+	return true;
 }
 
 /* ---- I/O ---- */

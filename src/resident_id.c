@@ -34,7 +34,7 @@
 
 /*
  * The rule a parse failed, as an errdetail sentence. "input" is the
- * (untrimmed) value for the message; offsets in r are into r->trimmed.
+ * (untrimmed) value for the message; positions are counted in characters from the start of the input as given.
  */
 static void
 rid_report(int sqlstate, const char *input, RidError e, const RidParse *r)
@@ -54,7 +54,8 @@ rid_report(int sqlstate, const char *input, RidError e, const RidParse *r)
 			{
 				const char *p = r->trimmed + r->offset;
 				int			clen = pg_mblen(p);
-				int			pos = pg_mbstrlen_with_len(r->trimmed, (int) r->offset) + 1;
+				int			pos = pg_mbstrlen_with_len(r->trimmed - r->lead,
+													   (int) (r->lead + r->offset)) + 1;
 
 				if ((size_t) clen > r->len - r->offset)
 					clen = (int) (r->len - r->offset);
@@ -128,6 +129,17 @@ void
 resident_id_to_cstring(ResidentId id, char *buf)
 {
 	rid_format((int64_t) id, buf);
+}
+
+bool
+resident_id_parse(const char *s, size_t len, ResidentId *out)
+{
+	RidParse	r;
+
+	if (rid_parse(s, len, &r) != RID_OK)
+		return false;
+	*out = (ResidentId) r.value;
+	return true;
 }
 
 /* Birth date of a stored value as a PostgreSQL date. */

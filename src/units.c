@@ -22,10 +22,13 @@
  *	  silently.
  *	- each arbitrary unit ([iU], [arb'U], [CFU]; isArbitrary="yes" in UCUM)
  *	  is a dimension of its own, so it is commensurable only with itself
- *	  (m[iU]/mL with [iU]/L) and never with U or kat (UCUM §4.4.5: arbitrary
- *	  units are not convertible to any other unit).
+ *	  (m[iU]/mL with [iU]/L) and never with U or kat. UCUM §24-§25 make every
+ *	  term with an arbitrary unit incomparable, even 1 [iU] with 1 k[iU];
+ *	  its note docs/procedure-defined-units.md proposes extra dimensions, one
+ *	  per arbitrary unit, which is what is done here: lab reports need
+ *	  uIU/mL <-> mIU/L.
  *
- * The grammar is UCUM's (§2.1–§2.6, case-sensitive "c/s" codes):
+ * The grammar is UCUM's (§3-§15, case-sensitive "c/s" codes):
  *
  *	  main      := '/' term | term | (empty)
  *	  term      := component (('.' | '/') component)*
@@ -207,6 +210,8 @@ static const char *const superscript_digits[10] = {
 
 /* Longest canonical unit text accepted. */
 #define EHR_UNIT_MAX_LEN	128
+/* Deepest nesting of parentheses. */
+#define EHR_UNIT_MAX_DEPTH	8
 /* Largest exponent magnitude (10*N and symbol exponents). */
 #define EHR_UNIT_MAX_EXP	99
 
@@ -216,6 +221,7 @@ typedef struct UnitParser
 {
 	const char *s;				/* normalised text */
 	int			pos;
+	int			depth;			/* parentheses open */
 	StringInfoData canon;		/* canonical spelling being written */
 	char	   *detail;			/* first error, a full sentence */
 } UnitParser;
@@ -424,6 +430,9 @@ parse_component(UnitParser *p, EhrUnit *u)
 	unit_set_one(u);
 	if (c == '(')
 	{
+		if (++p->depth > EHR_UNIT_MAX_DEPTH)
+			return unit_fail(p, "Parentheses in a unit may be nested at most %d deep.",
+							 EHR_UNIT_MAX_DEPTH);
 		p->pos++;
 		appendStringInfoChar(&p->canon, '(');
 		if (!parse_term(p, u))
@@ -431,6 +440,7 @@ parse_component(UnitParser *p, EhrUnit *u)
 		if (s[p->pos] != ')')
 			return unit_fail(p, "A \"(\" in a unit must be closed with \")\".");
 		p->pos++;
+		p->depth--;
 		appendStringInfoChar(&p->canon, ')');
 		return true;
 	}
@@ -641,6 +651,12 @@ ehr_unit_parse(const char *text, int len, EhrUnit *unit, char **detail)
 		len--;
 
 	memset(&p, 0, sizeof(p));
+	/* the canonical text is at most EHR_UNIT_MAX_LEN; report spellings are longer by little */
+	if (len > 4 * EHR_UNIT_MAX_LEN)
+	{
+		*detail = psprintf("A unit may be at most %d characters long.", EHR_UNIT_MAX_LEN);
+		return false;
+	}
 	p.s = normalise_spelling(text, len);
 	initStringInfo(&p.canon);
 	unit_set_one(unit);
@@ -740,6 +756,42 @@ ehr_unit_factor(const EhrUnit *from, const EhrUnit *to, double molar_mass,
 	return EHR_UNIT_OK;
 }
 
+/* Dimension vector in base symbols, as "mol.m-3"; "1" when dimensionless. */
+static char *
+dimension_text(const EhrUnit *u)
+{
+	static const char *const base[EHR_UNIT_NDIM] = {
+		[EHR_DIM_LENGTH] = "m", [EHR_DIM_MASS] = "g", [EHR_DIM_TIME] = "s",
+		[EHR_DIM_ANGLE] = "rad", [EHR_DIM_TEMPERATURE] = "K", [EHR_DIM_CHARGE] = "C",
+		[EHR_DIM_LUMINOUS] = "cd", [EHR_DIM_AMOUNT] = "mol", [EHR_DIM_IU] = "[iU]",
+		[EHR_DIM_ARB] = "[arb'U]", [EHR_DIM_CFU] = "[CFU]"
+	};
+	/* amount and mass first: how a chemist reads a concentration */
+	static const int order[EHR_UNIT_NDIM] = {
+		EHR_DIM_AMOUNT, EHR_DIM_MASS, EHR_DIM_IU, EHR_DIM_ARB, EHR_DIM_CFU, EHR_DIM_LENGTH,
+		EHR_DIM_TIME, EHR_DIM_ANGLE, EHR_DIM_TEMPERATURE, EHR_DIM_CHARGE, EHR_DIM_LUMINOUS
+	};
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	for (i = 0; i < EHR_UNIT_NDIM; i++)
+	{
+		int			d = order[i];
+
+		if (u->dim[d] == 0)
+			continue;
+		if (buf.len > 0)
+			appendStringInfoChar(&buf, '.');
+		appendStringInfoString(&buf, base[d]);
+		if (u->dim[d] != 1)
+			appendStringInfo(&buf, "%d", u->dim[d]);
+	}
+	if (buf.len == 0)
+		appendStringInfoChar(&buf, '1');
+	return buf.data;
+}
+
 /* A one-line explanation of why two parsed units do not convert. */
 char *
 ehr_unit_mismatch_detail(const EhrUnit *from, const EhrUnit *to, EhrUnitConversion why)
@@ -756,5 +808,76 @@ ehr_unit_mismatch_detail(const EhrUnit *from, const EhrUnit *to, EhrUnitConversi
 		if (from->dim[arbitrary_dim[i]] != to->dim[arbitrary_dim[i]])
 			return psprintf("%s is an arbitrary unit: it converts only to units made of %s itself.",
 							arbitrary[i][0], arbitrary[i][0]);
-	return psprintf("The units measure different quantities.");
+	return psprintf("\"%s\" measures %s, \"%s\" measures %s.",
+					EHR_UNIT_SHOW(from->canonical), dimension_text(from),
+					EHR_UNIT_SHOW(to->canonical), dimension_text(to));
+}
+
+/* ---- per-call-site cache ---- */
+
+/*
+ * Per-row functions see the same few units over and over (a column of
+ * mmol/L values against one range): parsed units are kept per call site in
+ * fn_mcxt, a small round-robin table keyed by the unit text.
+ */
+#define EHR_UNIT_CACHE_SIZE	8
+
+struct EhrUnitCache
+{
+	MemoryContext mcxt;
+	int			next;
+	struct
+	{
+		char	   *text;			/* NULL when the slot is empty */
+		EhrUnit		unit;
+	}			slot[EHR_UNIT_CACHE_SIZE];
+};
+
+EhrUnitCache *
+ehr_unit_cache(FmgrInfo *flinfo)
+{
+	/* DirectFunctionCall has no FmgrInfo: no cache, parse every time */
+	if (flinfo == NULL)
+		return NULL;
+	if (flinfo->fn_extra == NULL)
+	{
+		EhrUnitCache *c = MemoryContextAllocZero(flinfo->fn_mcxt, sizeof(EhrUnitCache));
+
+		c->mcxt = flinfo->fn_mcxt;
+		flinfo->fn_extra = c;
+	}
+	return (EhrUnitCache *) flinfo->fn_extra;
+}
+
+bool
+ehr_unit_parse_cached(EhrUnitCache *cache, const char *text, EhrUnit *unit, char **detail)
+{
+	int			i;
+	MemoryContext old;
+	bool		ok;
+
+	if (cache == NULL)
+		return ehr_unit_parse(text, strlen(text), unit, detail);
+	for (i = 0; i < EHR_UNIT_CACHE_SIZE; i++)
+		if (cache->slot[i].text && strcmp(cache->slot[i].text, text) == 0)
+		{
+			*unit = cache->slot[i].unit;
+			return true;
+		}
+	ok = ehr_unit_parse(text, strlen(text), unit, detail);
+	if (!ok)
+		return false;
+	i = cache->next;
+	cache->next = (cache->next + 1) % EHR_UNIT_CACHE_SIZE;
+	if (cache->slot[i].text)
+	{
+		pfree(cache->slot[i].text);
+		pfree(cache->slot[i].unit.canonical);
+	}
+	old = MemoryContextSwitchTo(cache->mcxt);
+	cache->slot[i].text = pstrdup(text);
+	cache->slot[i].unit = *unit;
+	cache->slot[i].unit.canonical = pstrdup(unit->canonical);
+	MemoryContextSwitchTo(old);
+	return true;
 }

@@ -51,8 +51,10 @@ SELECT id AS dr_pu FROM practitioner WHERE licence = '110621226000203' \gset
 \echo
 \echo '== Residents: identity numbers built from county, birth date and sequence; check character computed'
 -- sequence: two digits, then an odd digit for men and an even one for women
-CREATE TEMP TABLE people (n int, name text, male boolean, county text, born date, phone text);
-INSERT INTO people VALUES
+CREATE TEMP TABLE people (n int, name text, male boolean, county text, born date, phone text,
+                          issued_in text);  -- county code on the ID when it differs
+
+INSERT INTO people (n, name, male, county, born, phone) VALUES
     ( 1, '赵建国', true,  '621226', '1962-08-15', '13909390001'),
     ( 2, '王秀英', false, '621226', '1958-02-03', '13909390002'),
     ( 3, '蒲玉兰', false, '621226', '1971-11-20', '13909390003'),
@@ -73,14 +75,20 @@ INSERT INTO people VALUES
     (18, '韩涛',   true,  '620105', '1977-01-09', '13909310018'),
     (19, '冯晓东', true,  '620111', '1999-09-30', '13909310019'),
     (20, '姚红梅', false, '620122', '1964-04-04', '13909310020');
+UPDATE people SET issued_in = '622626' WHERE name = '王秀英';  -- a county code of the former 陇南地区
 INSERT INTO resident (id, name, phone, address_region, institution)
 SELECT id17 || resident_id_check_char(id17), name, phone, county,
        CASE WHEN county LIKE '6212%' THEN :'lixian' ELSE :'lzu2' END::org_code
-  FROM (SELECT p.*, county || to_char(born, 'YYYYMMDD') || lpad(n::text, 2, '0')
+  FROM (SELECT p.*, coalesce(issued_in, county) || to_char(born, 'YYYYMMDD') || lpad(n::text, 2, '0')
                     || CASE WHEN male THEN '1' ELSE '2' END AS id17
           FROM people p) s;
 SELECT r.id, r.name, sex(r.id), birth_date(r.id), age(r.id) AS age, region_name(region_code(r.id)) AS born_in
   FROM resident r WHERE r.address_region LIKE '6212%' ORDER BY birth_date(r.id);
+\echo '王秀英''s number carries a county code of the former 陇南地区 (6226xx), retired when Longnan'
+\echo 'became a prefecture-level city in 2004: still a valid identity number (the type checks the province only)'
+SELECT id, name, region_code(id), region_name(region_code(id)) AS issued_in_today,
+       region_name(address_region) AS lives_in
+  FROM resident WHERE name = '王秀英';
 SELECT count(*) AS residents, count(*) FILTER (WHERE sex(id) = 'female') AS women,
        count(*) FILTER (WHERE is_valid_resident_id(id::text)) AS valid_ids
   FROM resident;

@@ -90,37 +90,37 @@ COMMENT ON FUNCTION ehr.resident_id_hash_extended(ehr.resident_id, bigint) IS 'r
 CREATE OPERATOR ehr.= (
     LEFTARG = ehr.resident_id, RIGHTARG = ehr.resident_id, FUNCTION = ehr.resident_id_eq,
     COMMUTATOR = OPERATOR(ehr.=), NEGATOR = OPERATOR(ehr.<>),
-    RESTRICT = eqsel, JOIN = eqjoinsel, HASHES, MERGES
+    RESTRICT = pg_catalog.eqsel, JOIN = pg_catalog.eqjoinsel, HASHES, MERGES
 );
 COMMENT ON OPERATOR ehr.= (ehr.resident_id, ehr.resident_id) IS 'equal';
 CREATE OPERATOR ehr.<> (
     LEFTARG = ehr.resident_id, RIGHTARG = ehr.resident_id, FUNCTION = ehr.resident_id_ne,
     COMMUTATOR = OPERATOR(ehr.<>), NEGATOR = OPERATOR(ehr.=),
-    RESTRICT = neqsel, JOIN = neqjoinsel
+    RESTRICT = pg_catalog.neqsel, JOIN = pg_catalog.neqjoinsel
 );
 COMMENT ON OPERATOR ehr.<> (ehr.resident_id, ehr.resident_id) IS 'not equal';
 CREATE OPERATOR ehr.< (
     LEFTARG = ehr.resident_id, RIGHTARG = ehr.resident_id, FUNCTION = ehr.resident_id_lt,
     COMMUTATOR = OPERATOR(ehr.>), NEGATOR = OPERATOR(ehr.>=),
-    RESTRICT = scalarltsel, JOIN = scalarltjoinsel
+    RESTRICT = pg_catalog.scalarltsel, JOIN = pg_catalog.scalarltjoinsel
 );
 COMMENT ON OPERATOR ehr.< (ehr.resident_id, ehr.resident_id) IS 'less than';
 CREATE OPERATOR ehr.<= (
     LEFTARG = ehr.resident_id, RIGHTARG = ehr.resident_id, FUNCTION = ehr.resident_id_le,
     COMMUTATOR = OPERATOR(ehr.>=), NEGATOR = OPERATOR(ehr.>),
-    RESTRICT = scalarlesel, JOIN = scalarlejoinsel
+    RESTRICT = pg_catalog.scalarlesel, JOIN = pg_catalog.scalarlejoinsel
 );
 COMMENT ON OPERATOR ehr.<= (ehr.resident_id, ehr.resident_id) IS 'less than or equal';
 CREATE OPERATOR ehr.> (
     LEFTARG = ehr.resident_id, RIGHTARG = ehr.resident_id, FUNCTION = ehr.resident_id_gt,
     COMMUTATOR = OPERATOR(ehr.<), NEGATOR = OPERATOR(ehr.<=),
-    RESTRICT = scalargtsel, JOIN = scalargtjoinsel
+    RESTRICT = pg_catalog.scalargtsel, JOIN = pg_catalog.scalargtjoinsel
 );
 COMMENT ON OPERATOR ehr.> (ehr.resident_id, ehr.resident_id) IS 'greater than';
 CREATE OPERATOR ehr.>= (
     LEFTARG = ehr.resident_id, RIGHTARG = ehr.resident_id, FUNCTION = ehr.resident_id_ge,
     COMMUTATOR = OPERATOR(ehr.<=), NEGATOR = OPERATOR(ehr.<),
-    RESTRICT = scalargesel, JOIN = scalargejoinsel
+    RESTRICT = pg_catalog.scalargesel, JOIN = pg_catalog.scalargejoinsel
 );
 COMMENT ON OPERATOR ehr.>= (ehr.resident_id, ehr.resident_id) IS 'greater than or equal';
 

@@ -88,37 +88,37 @@ COMMENT ON FUNCTION ehr.org_code_hash_extended(ehr.org_code, bigint) IS 'org_cod
 CREATE OPERATOR ehr.= (
     LEFTARG = ehr.org_code, RIGHTARG = ehr.org_code, FUNCTION = ehr.org_code_eq,
     COMMUTATOR = OPERATOR(ehr.=), NEGATOR = OPERATOR(ehr.<>),
-    RESTRICT = eqsel, JOIN = eqjoinsel, HASHES, MERGES
+    RESTRICT = pg_catalog.eqsel, JOIN = pg_catalog.eqjoinsel, HASHES, MERGES
 );
 COMMENT ON OPERATOR ehr.= (ehr.org_code, ehr.org_code) IS 'equal';
 CREATE OPERATOR ehr.<> (
     LEFTARG = ehr.org_code, RIGHTARG = ehr.org_code, FUNCTION = ehr.org_code_ne,
     COMMUTATOR = OPERATOR(ehr.<>), NEGATOR = OPERATOR(ehr.=),
-    RESTRICT = neqsel, JOIN = neqjoinsel
+    RESTRICT = pg_catalog.neqsel, JOIN = pg_catalog.neqjoinsel
 );
 COMMENT ON OPERATOR ehr.<> (ehr.org_code, ehr.org_code) IS 'not equal';
 CREATE OPERATOR ehr.< (
     LEFTARG = ehr.org_code, RIGHTARG = ehr.org_code, FUNCTION = ehr.org_code_lt,
     COMMUTATOR = OPERATOR(ehr.>), NEGATOR = OPERATOR(ehr.>=),
-    RESTRICT = scalarltsel, JOIN = scalarltjoinsel
+    RESTRICT = pg_catalog.scalarltsel, JOIN = pg_catalog.scalarltjoinsel
 );
 COMMENT ON OPERATOR ehr.< (ehr.org_code, ehr.org_code) IS 'less than';
 CREATE OPERATOR ehr.<= (
     LEFTARG = ehr.org_code, RIGHTARG = ehr.org_code, FUNCTION = ehr.org_code_le,
     COMMUTATOR = OPERATOR(ehr.>=), NEGATOR = OPERATOR(ehr.>),
-    RESTRICT = scalarlesel, JOIN = scalarlejoinsel
+    RESTRICT = pg_catalog.scalarlesel, JOIN = pg_catalog.scalarlejoinsel
 );
 COMMENT ON OPERATOR ehr.<= (ehr.org_code, ehr.org_code) IS 'less than or equal';
 CREATE OPERATOR ehr.> (
     LEFTARG = ehr.org_code, RIGHTARG = ehr.org_code, FUNCTION = ehr.org_code_gt,
     COMMUTATOR = OPERATOR(ehr.<), NEGATOR = OPERATOR(ehr.<=),
-    RESTRICT = scalargtsel, JOIN = scalargtjoinsel
+    RESTRICT = pg_catalog.scalargtsel, JOIN = pg_catalog.scalargtjoinsel
 );
 COMMENT ON OPERATOR ehr.> (ehr.org_code, ehr.org_code) IS 'greater than';
 CREATE OPERATOR ehr.>= (
     LEFTARG = ehr.org_code, RIGHTARG = ehr.org_code, FUNCTION = ehr.org_code_ge,
     COMMUTATOR = OPERATOR(ehr.<=), NEGATOR = OPERATOR(ehr.<),
-    RESTRICT = scalargesel, JOIN = scalargejoinsel
+    RESTRICT = pg_catalog.scalargesel, JOIN = pg_catalog.scalargejoinsel
 );
 COMMENT ON OPERATOR ehr.>= (ehr.org_code, ehr.org_code) IS 'greater than or equal';
 

@@ -26,7 +26,11 @@ CREATE TYPE ehr.labvalue (
     SEND = ehr.labvalue_send,
     INTERNALLENGTH = VARIABLE,
     ALIGNMENT = double,
-    STORAGE = plain
+    STORAGE = plain,
+    -- its own category, preferred over refrange: an untyped literal in a call overloaded
+    -- on both (ehr.unit('5.6 mmol/L'), ehr.convert('5.6 mmol/L', 'mg/dL', 180.156)) is a labvalue
+    CATEGORY = 'L',
+    PREFERRED = true
 );
 COMMENT ON TYPE ehr.labvalue IS 'A measured lab result: optional comparator (<, <=, >, >=), a decimal kept as written, a UCUM unit';
 COMMENT ON FUNCTION ehr.labvalue_in(cstring) IS 'Input function of ehr.labvalue';
@@ -57,7 +61,8 @@ CREATE TYPE ehr.refrange (
     SEND = ehr.refrange_send,
     INTERNALLENGTH = VARIABLE,
     ALIGNMENT = double,
-    STORAGE = plain
+    STORAGE = plain,
+    CATEGORY = 'L'
 );
 COMMENT ON TYPE ehr.refrange IS 'A reference interval with a UCUM unit: [3.9,6.1] mmol/L, (0,5.2) mmol/L, <5.2 mmol/L, >=90 mL/min/{1.73_m2}';
 COMMENT ON FUNCTION ehr.refrange_in(cstring) IS 'Input function of ehr.refrange';
@@ -195,6 +200,14 @@ CREATE FUNCTION ehr.convert(ehr.labvalue, unit text, molar_mass float8) RETURNS 
     AS 'MODULE_PATHNAME', 'labvalue_convert_molar'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ehr.convert(ehr.labvalue, text, float8) IS 'Convert, also between mass and substance concentration through the molar mass in g/mol';
+CREATE FUNCTION ehr.convert(ehr.refrange, unit text) RETURNS ehr.refrange
+    AS 'MODULE_PATHNAME', 'refrange_convert'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ehr.convert(ehr.refrange, text) IS 'Convert a reference range''s bounds to a commensurable unit (significant digits plus one); 22P02 unknown unit, 22023 incommensurable';
+CREATE FUNCTION ehr.convert(ehr.refrange, unit text, molar_mass float8) RETURNS ehr.refrange
+    AS 'MODULE_PATHNAME', 'refrange_convert_molar'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ehr.convert(ehr.refrange, text, float8) IS 'Convert a reference range, also between mass and substance concentration through the molar mass in g/mol';
 CREATE FUNCTION ehr.equivalent(ehr.refrange, ehr.refrange) RETURNS boolean
     AS 'MODULE_PATHNAME', 'refrange_equivalent'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;

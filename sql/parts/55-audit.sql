@@ -125,6 +125,15 @@ CREATE TRIGGER document_care_relation_upd AFTER UPDATE ON ehr.document
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ehr.note_care_relation();
 -- (lab_result repeats its report's resident and institution: the report's trigger covers it.)
 
+-- A change to practitioners (db_role, active, institution) also invalidates the
+-- cached actor and grants of every backend (src/consent.c).
+CREATE TRIGGER practitioner_consent_changed AFTER INSERT OR UPDATE OR DELETE ON ehr.practitioner
+    FOR EACH STATEMENT EXECUTE FUNCTION ehr.consent_changed();
+CREATE TRIGGER practitioner_consent_truncated AFTER TRUNCATE ON ehr.practitioner
+    FOR EACH STATEMENT EXECUTE FUNCTION ehr.consent_changed();
+ALTER TABLE ehr.practitioner ENABLE ALWAYS TRIGGER practitioner_consent_changed;
+ALTER TABLE ehr.practitioner ENABLE ALWAYS TRIGGER practitioner_consent_truncated;
+
 -- ---------------------------------------------------------------- row-level security
 -- FORCE: the tables' owner is checked too (superusers and BYPASSRLS roles are not:
 -- PostgreSQL exempts them from every policy). Reading: ehr.can_access per row.
