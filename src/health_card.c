@@ -803,7 +803,8 @@ ehr_health_card_code_check(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("SMS verification of health cards needs ehr in shared_preload_libraries"),
-				 errdetail("Wrong codes are counted in shared memory, which only a preloaded library has.")));
+				 errdetail("Wrong codes are counted in shared memory, where no rollback can erase them; that memory exists only when the library is preloaded."),
+				 errhint("Add ehr to shared_preload_libraries in postgresql.conf and restart the server, or show the dynamic code.")));
 
 	/* a locked verification is refused before the code is even compared */
 	LWLockAcquire(ehc_tries->lock, LW_SHARED);
