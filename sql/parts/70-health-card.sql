@@ -245,8 +245,14 @@ BEGIN
     END IF;
     mi := ehr._health_card_main_index(id_type, number);
     c.card_id := ehr.health_card_id(id_type, number, mi);
+    -- two sessions issuing at once: the second waits for the first, then takes the
+    -- path above with the card the first made
     INSERT INTO ehr.health_card (card_id, resident, id_type, main_index, kind)
-    VALUES (c.card_id, resident, id_type, mi, kind);
+    VALUES (c.card_id, resident, id_type, mi, kind)
+    ON CONFLICT DO NOTHING;
+    IF NOT FOUND THEN
+        RETURN ehr.issue_health_card(resident, id_type, kind);
+    END IF;
     RETURN c.card_id;
 END
 $$;
