@@ -6,7 +6,7 @@
  *	  "ehr audit:" server-log lines for what cannot be written.
  *
  * Appending: one writer at a time. The writer takes an exclusive lock (an
- * object lock on the extension, held until its transaction ends), reads the
+ * object lock on the log's pg_class entry, held until its transaction ends), reads the
  * last committed row with a fresh snapshot, and inserts the next row with
  * id = last id + 1 and prev_hash = last hash. Because the lock is held until
  * commit, the next writer sees this row, whatever its isolation level: the
@@ -36,9 +36,8 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_extension.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
-#include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
@@ -55,6 +54,11 @@
 #define LOG_FIELDS 12
 
 static bool access_log_maintenance = false;
+
+/* The prepared INSERT of ehr_audit_event, and the type OIDs it was made for. */
+static SPIPlanPtr insert_plan = NULL;
+static Oid	insert_plan_org = InvalidOid;
+static Oid	insert_plan_res = InvalidOid;
 
 /* A permitted read, noted once per transaction. */
 typedef struct ReadKey
@@ -211,8 +215,12 @@ ehr_audit_event(const EhrAuditEvent *ev)
 	GetUserIdAndSecContext(&save_uid, &save_ctx);
 	SetUserIdAndSecContext(ehr_owner(), save_ctx | SECURITY_LOCAL_USERID_CHANGE);
 
-	/* One writer at a time, until this transaction ends. */
-	LockDatabaseObject(ExtensionRelationId, get_extension_oid("ehr", false), 1, ExclusiveLock);
+	/*
+	 * One writer at a time, until this transaction ends: an object lock on
+	 * the log's pg_class entry (a tag apart from the relation's own lock, so
+	 * readers, autovacuum and DDL are not involved).
+	 */
+	LockDatabaseObject(RelationRelationId, relid, 0, ExclusiveLock);
 	wrote_this_xact = true;
 
 	/* The last committed row (or our own last one), seen with a fresh snapshot. */
@@ -279,11 +287,28 @@ ehr_audit_event(const EhrAuditEvent *ev)
 		spi_nulls[i] = nulls[i] ? 'n' : ' ';
 
 	SPI_connect();
-	rc = SPI_execute_with_args(
-		"INSERT INTO ehr.access_log (id, at, event, actor_role, practitioner, institution, resident, "
-		"  category, origin, grant_id, request_id, detail, prev_hash, hash) "
-		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8::pg_catalog.text::ehr.category, $9, $10, $11, $12, $13, $14)",
-		LOG_FIELDS + 2, types, values, spi_nulls, false, 0);
+	/* planned once per backend (again if the extension was re-created) */
+	if (insert_plan == NULL || insert_plan_org != org_t || insert_plan_res != res_t)
+	{
+		SPIPlanPtr	plan;
+
+		if (insert_plan != NULL)
+			SPI_freeplan(insert_plan);
+		insert_plan = NULL;
+		plan = SPI_prepare(
+			"INSERT INTO ehr.access_log (id, at, event, actor_role, practitioner, institution, resident, "
+			"  category, origin, grant_id, request_id, detail, prev_hash, hash) "
+			"VALUES ($1, $2, $3, $4, $5, $6, $7, $8::pg_catalog.text::ehr.category, $9, $10, $11, $12, $13, $14)",
+			LOG_FIELDS + 2, types);
+		if (plan == NULL)
+			elog(ERROR, "planning the access log insert failed: SPI code %d", SPI_result);
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "keeping the access log insert plan failed");
+		insert_plan = plan;
+		insert_plan_org = org_t;
+		insert_plan_res = res_t;
+	}
+	rc = SPI_execute_plan(insert_plan, values, spi_nulls, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "appending to ehr.access_log failed: SPI code %d", rc);
 	SPI_finish();
@@ -381,7 +406,7 @@ ehr_audit_note_read(const EhrActor *actor, ResidentId resident, int category_bit
 		ctl.keysize = sizeof(ReadKey);
 		ctl.entrysize = sizeof(ReadEntry);
 		ctl.hcxt = TopTransactionContext;
-		reads = hash_create("ehr read events", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		reads = hash_create("ehr read events", 8, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
 	e = hash_search(reads, &key, HASH_ENTER, &found);
 	if (!found)

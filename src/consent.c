@@ -572,10 +572,12 @@ res_insert(AccessState *s, ResidentId r)
  *     the copy is at most GRANT_CACHE_MAX_AGE old (bounds what a two-phase
  *     commit, whose COMMIT PREPARED bumps nothing, can leave stale);
  *   - this backend has not rolled back a change it made after loading.
- * Grants are read with the latest snapshot, taken after the generation is
- * read, so a copy is never older than its generation. Without shared memory
- * (not preloaded) nothing is kept. Sharing switches are not kept: they are
- * probed per query (load_switches).
+ * Grants, and the sharing switches of their residents, are read with the
+ * latest snapshot, taken after the generation is read, so a copy is never
+ * older than its generation. Without shared memory (not preloaded), in
+ * parallel mode, and in a transaction that changed grants itself, nothing is
+ * kept: grants are read with the query's snapshot and switches probed per
+ * query (load_switches).
  */
 #define GRANT_CACHE_MAX_AGE		(1 * USECS_PER_SEC)
 
