@@ -361,6 +361,8 @@ extern void ehr_audit_init(void);
 
 
 /* ---- card.c ---- */
-
+/* health_card.c: electronic health card; ehr.health_code_ttl and, preloaded, shared memory. */
+extern int	ehr_health_code_ttl;
+extern void ehr_health_card_init(void);
 
 #endif							/* EHR_H */
