@@ -134,11 +134,15 @@ SELECT t AS "table", max(privs) FILTER (WHERE r = 'ehr_admin') AS admin,
 CREATE ROLE model_clinician IN ROLE ehr_clinician;
 CREATE ROLE model_analyst IN ROLE ehr_analyst;
 CREATE ROLE model_nobody;
+-- Row-level security (consent) shows a clinician the rows of the acting practitioner's
+-- institution; a superuser may name the actor directly (a gateway uses ehr.act_as).
+SELECT set_config('ehr.actor', format('p:%s:%s', :doc, :'org'), false) IS NOT NULL AS acting;
 SET ROLE model_clinician;
 UPDATE ehr.lab_result SET value_text = 'changed' WHERE report = :rep;
 DELETE FROM ehr.document;
 INSERT INTO ehr.lab_item (code, name) VALUES ('MODEL-Y', 'y');
 RESET ROLE;
+RESET ehr.actor;
 SET ROLE model_analyst;
 SELECT count(*) > 3000 AS reads_regions FROM ehr.region;
 SELECT count(*) FROM ehr.resident;

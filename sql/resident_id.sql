@@ -132,6 +132,7 @@ SELECT p.proname, p.proleakproof, p.provolatile, p.proisstrict, p.proparallel
  WHERE p.pronamespace = 'ehr'::regnamespace
    AND (p.proargtypes[0] = 'ehr.resident_id'::regtype OR p.proname LIKE 'resident_id%'
         OR p.proname = 'is_valid_resident_id')
+   AND p.prosrc LIKE 'resident\_id\_%'   -- this file's C functions, not other concerns' users of the type
  ORDER BY p.oid::regprocedure::text;
 SELECT typlen, typbyval, typalign, typstorage FROM pg_type WHERE oid = 'ehr.resident_id'::regtype;
 SELECT am.amname, opc.opcdefault

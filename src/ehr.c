@@ -29,11 +29,11 @@ _PG_init(void)
 
 	/* Each concern's initialisation; one line per concern, in this order. */
 
-	/* consent.c: actor GUCs, code/grant TTLs */
+	ehr_consent_init();		/* consent.c: actor GUCs, code/grant TTLs */
 
-	/* authcode.c: shared-memory failed-try counters */
+	ehr_authcode_init();		/* authcode.c: shared-memory failed-try counters */
 
-	/* audit.c */
+	ehr_audit_init();		/* audit.c: maintenance GUC, commit-time read events */
 
 	ehr_deid_init();			/* deid.c: SECURITY LABEL provider, ehr.date_shift_days */
 

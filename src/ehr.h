@@ -235,9 +235,130 @@ extern char *ehr_refrange_to_cstring(const RefRange *r);
 
 
 /* ---- consent.c / authcode.c ---- */
+/*
+ * Record categories (enum ehr.category) as bits, in the enum's order. The C
+ * code maps enum OIDs to these bits once per query.
+ */
+#define EHR_CAT_LAB			0x01
+#define EHR_CAT_EXAM		0x02
+#define EHR_CAT_EMR			0x04
+#define EHR_CAT_ARCHIVE		0x08
+#define EHR_CAT_ALL			0x0F
+#define EHR_N_CATEGORIES	4
 
+/* Labels of the categories, indexed by bit number (lab, exam, emr, archive). */
+extern const char *const ehr_category_labels[EHR_N_CATEGORIES];
+
+/* Who is acting in this transaction (DESIGN section 4). */
+typedef enum EhrActorKind
+{
+	EHR_ACTOR_NONE = 0,
+	EHR_ACTOR_PRACTITIONER,
+	EHR_ACTOR_RESIDENT
+} EhrActorKind;
+
+typedef struct EhrActor
+{
+	EhrActorKind kind;
+	int64		practitioner;	/* EHR_ACTOR_PRACTITIONER */
+	OrgCode		institution;	/* EHR_ACTOR_PRACTITIONER */
+	ResidentId	resident;		/* EHR_ACTOR_RESIDENT */
+} EhrActor;
+
+/*
+ * The current actor: the transaction-local ehr.actor setting made by
+ * ehr.act_as / ehr.act_as_resident, else the practitioner whose db_role is
+ * the session user. Reads ehr.practitioner for the latter (no SQL privilege
+ * needed).
+ */
+extern void ehr_current_actor(EhrActor *actor);
+
+/*
+ * Create an access grant for (practitioner, resident, categories) after the
+ * caller has verified the patient's consent some other way (e.g. the health
+ * card's dynamic QR code). category_mask is a set of EHR_CAT_* bits (not 0);
+ * via names the verification ("health_card"), stored in the grant and the
+ * access log. The grant lasts ehr.grant_ttl and ends with ehr.end_access like
+ * any other. Writes the grant and a confirm_ok event in the current
+ * transaction; errors if the practitioner is unknown or inactive. Returns the
+ * grant id. No privilege check: callers must check their own EXECUTE rights.
+ */
+extern int64 ehr_grant_create(int64 practitioner, ResidentId resident,
+							  int category_mask, const char *via);
+
+/* Category bit of a category label ("lab" ...), or 0 when unknown. */
+extern int	ehr_category_bit(const char *label);
+
+/* The owner of schema ehr (the extension's owner): internal reads run as it. */
+extern Oid	ehr_owner(void);
+
+/* consent.c: GUCs (from _PG_init). */
+extern void ehr_consent_init(void);
+
+/* authcode.c: shared memory for failed-code counters (from _PG_init). */
+extern void ehr_authcode_init(void);
+
+/*
+ * authcode.c: move refused confirmations queued in shared memory into the
+ * access log (audit.c calls it at commit of a transaction that writes it).
+ */
+extern void ehr_authcode_drain_pending(void);
+
+/*
+ * authcode.c: the consent generation in shared memory, bumped on every change
+ * to grants or sharing switches; false when not preloaded.
+ */
+extern bool ehr_consent_generation(uint64 *gen);
+extern void ehr_consent_bump(void);
 
 /* ---- audit.c ---- */
+#include "datatype/timestamp.h"
+
+/*
+ * One access-log event. Unused fields: 0 / NULL / has_resident false.
+ * event is one of: request, code_sent, confirm_ok, confirm_failed, locked,
+ * grant_end, break_glass, sharing_changed, research_use_changed, read, or a
+ * name of the caller's own (e.g. "card_resolved"): lower-case, at most 32
+ * characters.
+ */
+typedef struct EhrAuditEvent
+{
+	const char *event;
+	int64		practitioner;
+	const OrgCode *institution;
+	bool		has_resident;
+	ResidentId	resident;
+	const char *category;		/* a category label, or NULL */
+	const OrgCode *origin;
+	int64		grant_id;
+	int64		request_id;
+	const char *detail;			/* free text, no secrets */
+	TimestampTz at;				/* when it happened; 0 = now */
+} EhrAuditEvent;
+
+/*
+ * Append ev to ehr.access_log, hash-chained, in the current transaction
+ * (rolled back with it). Needs no SQL privilege on the log; serialises with
+ * other writers until commit so the chain never forks. Returns the row id.
+ */
+extern int64 ehr_audit_event(const EhrAuditEvent *ev);
+
+/*
+ * Note that the actor read (resident, category, origin) through grant_id
+ * (0 for a resident reading their own record; break_glass when that grant
+ * is a break-glass one). Kept once per transaction
+ * and triple; written to ehr.access_log at commit, or as an "ehr audit:"
+ * server-log line where no row can be written.
+ */
+extern void ehr_audit_note_read(const EhrActor *actor, ResidentId resident,
+								int category_bit, const OrgCode *origin,
+								int64 grant_id, bool break_glass);
+
+/* Write an "ehr audit:" line to the server log (survives any rollback). */
+extern void ehr_audit_log_line(const EhrAuditEvent *ev, const char *why);
+
+/* audit.c: GUC and transaction callback (from _PG_init). */
+extern void ehr_audit_init(void);
 
 
 /* ---- deid.c ---- */

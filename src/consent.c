@@ -1,0 +1,1128 @@
+/*-------------------------------------------------------------------------
+ *
+ * consent.c
+ *	  Who is acting (ehr.act_as, the db_role mapping) and the row check of
+ *	  every clinical table, ehr.can_access, with its per-query grant cache.
+ *
+ * The actor lives in the setting ehr.actor, changed only with
+ * GUC_ACTION_LOCAL by act_as/act_as_resident: it ends with the transaction,
+ * reaches parallel workers with the other settings, and an ordinary role
+ * cannot SET it (PGC_SUSET). Without act_as, the practitioner whose db_role
+ * is the session user acts (the session user, not current_user: SET ROLE and
+ * SECURITY DEFINER functions do not change who is acting).
+ *
+ * can_access is called once per row. On its first call in a query it loads,
+ * into fn_extra, everything the actor may see: the practitioner's active
+ * grants (one index scan of ehr.access_grant) and the sharing switches of
+ * the granted residents (one index probe each). Every later row is a compare
+ * of the origin with the actor's institution and a lookup in an open-
+ * addressing hash table keyed by resident: no palloc, no catalog access.
+ * The tables are read with direct index scans, which check no SQL privilege
+ * (the querying role needs none on the grant tables) and do not depend on
+ * search_path.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "ehr.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "commands/trigger.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_enum.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "storage/proc.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+
+const char *const ehr_category_labels[EHR_N_CATEGORIES] = {"lab", "exam", "emr", "archive"};
+
+/* GUCs */
+static char *actor_setting = NULL;
+static int	grant_ttl_s = 12 * 3600;
+static int	code_ttl_s = 300;
+static int	break_glass_ttl_s = 3600;
+static int	max_open_requests = 3;
+static int	max_requests_per_hour = 20;
+
+static void consent_xact_callback(XactEvent event, void *arg);
+static void consent_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+									 SubTransactionId parentSubid, void *arg);
+
+static bool
+check_actor(char **newval, void **extra, GucSource source)
+{
+	const char *v = *newval;
+	size_t		n;
+
+	if (v == NULL || v[0] == '\0')
+		return true;
+	n = strlen(v);
+	if (v[0] == 'p' && v[1] == ':')
+	{
+		const char *colon = strchr(v + 2, ':');
+
+		if (colon && colon > v + 2 && strlen(colon + 1) == ORG_CODE_LEN &&
+			strspn(v + 2, "0123456789") == (size_t) (colon - (v + 2)))
+			return true;
+	}
+	else if (v[0] == 'r' && v[1] == ':' && n > 2 && strspn(v + 2, "0123456789") == n - 2)
+		return true;
+	GUC_check_errdetail("ehr.actor is set by ehr.act_as and ehr.act_as_resident.");
+	return false;
+}
+
+void
+ehr_consent_init(void)
+{
+	DefineCustomStringVariable("ehr.actor",
+							   "Who is acting in this transaction (set by ehr.act_as).",
+							   "p:<practitioner>:<institution> or r:<resident as stored>; empty when nobody is.",
+							   &actor_setting, "",
+							   PGC_SUSET,
+							   GUC_NO_RESET_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
+							   check_actor, NULL, NULL);
+	RegisterXactCallback(consent_xact_callback, NULL);
+	RegisterSubXactCallback(consent_subxact_callback, NULL);
+	DefineCustomIntVariable("ehr.code_ttl",
+							"How long a one-time authorization code stays valid.",
+							NULL, &code_ttl_s, 300, 30, 24 * 3600,
+							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("ehr.grant_ttl",
+							"How long an access grant lasts unless ended earlier.",
+							NULL, &grant_ttl_s, 12 * 3600, 60, 30 * 24 * 3600,
+							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("ehr.break_glass_ttl",
+							"How long break-glass (emergency) access lasts.",
+							NULL, &break_glass_ttl_s, 3600, 60, 24 * 3600,
+							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("ehr.max_open_requests",
+							"Unconfirmed, unexpired access requests a practitioner may have per resident.",
+							NULL, &max_open_requests, 3, 1, 100,
+							PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("ehr.max_requests_per_hour",
+							"Access requests a practitioner may send per hour.",
+							NULL, &max_requests_per_hour, 20, 1, 10000,
+							PGC_SUSET, 0, NULL, NULL, NULL);
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+Oid
+ehr_owner(void)
+{
+	Oid			nsp = get_namespace_oid("ehr", false);
+	HeapTuple	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nsp));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for schema ehr");
+	owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+static Oid
+ehr_relid(const char *name)
+{
+	Oid			relid = get_relname_relid(name, get_namespace_oid("ehr", false));
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation \"ehr.%s\" does not exist", name),
+				 errhint("Is the ehr extension installed in this database?")));
+	return relid;
+}
+
+static AttrNumber
+attnum_of(Oid relid, const char *col)
+{
+	AttrNumber	a = get_attnum(relid, col);
+
+	if (a == InvalidAttrNumber)
+		elog(ERROR, "column \"%s\" of an ehr table is missing", col);
+	return a;
+}
+
+/* An equality scan key on heap column heapatt, which is column idxcol of idx. */
+static void
+eq_key(ScanKey key, Relation idx, int idxcol, AttrNumber heapatt, Datum value)
+{
+	Oid			opfamily = idx->rd_opfamily[idxcol - 1];
+	Oid			type = idx->rd_opcintype[idxcol - 1];
+	Oid			op = get_opfamily_member(opfamily, type, type, BTEqualStrategyNumber);
+
+	if (!OidIsValid(op))
+		elog(ERROR, "no equality operator in the opfamily of index %s",
+			 RelationGetRelationName(idx));
+	ScanKeyInit(key, heapatt, BTEqualStrategyNumber, get_opcode(op), value);
+}
+
+/* The snapshot internal reads use: the active one, else the transaction's. */
+static Snapshot
+read_snapshot(void)
+{
+	return ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
+}
+
+/* Enum OIDs of ehr.category's labels, in EHR_CAT_* bit order. */
+static void
+category_oids(Oid *oids)
+{
+	Oid			typ = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+									  CStringGetDatum("category"),
+									  ObjectIdGetDatum(get_namespace_oid("ehr", false)));
+	int			i;
+
+	if (!OidIsValid(typ))
+		elog(ERROR, "type ehr.category does not exist");
+	for (i = 0; i < EHR_N_CATEGORIES; i++)
+	{
+		oids[i] = GetSysCacheOid2(ENUMTYPOIDNAME, Anum_pg_enum_oid,
+								  ObjectIdGetDatum(typ),
+								  CStringGetDatum(ehr_category_labels[i]));
+		if (!OidIsValid(oids[i]))
+			elog(ERROR, "label \"%s\" of ehr.category is missing", ehr_category_labels[i]);
+	}
+}
+
+int
+ehr_category_bit(const char *label)
+{
+	int			i;
+
+	for (i = 0; i < EHR_N_CATEGORIES; i++)
+		if (strcmp(label, ehr_category_labels[i]) == 0)
+			return 1 << i;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- the actor */
+
+/* The practitioner mapped to the session user, if any (index probe). */
+static void
+actor_from_db_role(EhrActor *actor)
+{
+	Oid			relid = ehr_relid("practitioner");
+	Oid			idxid = get_relname_relid("practitioner_db_role_key",
+										  get_namespace_oid("ehr", false));
+	char	   *role = GetUserNameFromId(GetSessionUserId(), true);
+	NameData	rolename;
+	Relation	rel,
+				idx;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	AttrNumber	a_role = attnum_of(relid, "db_role");
+
+	if (role == NULL || !OidIsValid(idxid))
+		return;
+	namestrcpy(&rolename, role);
+	rel = table_open(relid, AccessShareLock);
+	idx = index_open(idxid, AccessShareLock);
+	eq_key(&key, idx, 1, a_role, NameGetDatum(&rolename));
+	index_close(idx, AccessShareLock);
+	scan = systable_beginscan(rel, idxid, true, read_snapshot(), 1, &key);
+	while ((tup = systable_getnext(scan)) != NULL)
+	{
+		TupleDesc	desc = RelationGetDescr(rel);
+		bool		isnull;
+		Datum		d;
+
+		d = heap_getattr(tup, attnum_of(relid, "active"), desc, &isnull);
+		if (isnull || !DatumGetBool(d))
+			continue;
+		d = heap_getattr(tup, attnum_of(relid, "id"), desc, &isnull);
+		actor->practitioner = DatumGetInt64(d);
+		d = heap_getattr(tup, attnum_of(relid, "institution"), desc, &isnull);
+		memcpy(actor->institution.data, DatumGetOrgCodeP(d)->data, ORG_CODE_LEN);
+		actor->kind = EHR_ACTOR_PRACTITIONER;
+		break;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+}
+
+/* The db_role actor of the current transaction (see ehr_current_actor). */
+static EhrActor role_actor;
+static LocalTransactionId role_actor_lxid = InvalidLocalTransactionId;
+static Oid	role_actor_user = InvalidOid;
+static Oid	role_actor_nsp = InvalidOid;
+static uint64 role_actor_gen = 0;
+static bool consent_changed_in_xact = false;
+
+void
+ehr_current_actor(EhrActor *actor)
+{
+	const char *v = actor_setting;
+	uint64		gen = 0;
+	bool		have_gen;
+
+	memset(actor, 0, sizeof(EhrActor));
+	if (v != NULL && v[0] == 'p' && v[1] == ':')
+	{
+		const char *colon = strchr(v + 2, ':');
+
+		actor->kind = EHR_ACTOR_PRACTITIONER;
+		actor->practitioner = strtoi64(v + 2, NULL, 10);
+		memcpy(actor->institution.data, colon + 1, ORG_CODE_LEN);
+		return;
+	}
+	if (v != NULL && v[0] == 'r' && v[1] == ':')
+	{
+		actor->kind = EHR_ACTOR_RESIDENT;
+		actor->resident = (ResidentId) strtoi64(v + 2, NULL, 10);
+		return;
+	}
+	/*
+	 * The db_role mapping: kept while the consent generation (which changes
+	 * to ehr.practitioner bump too) is unchanged, else once per transaction.
+	 */
+	have_gen = ehr_consent_generation(&gen);
+	if (role_actor_user == GetSessionUserId() &&
+		role_actor_nsp == get_namespace_oid("ehr", false) &&
+		((have_gen && role_actor_gen == gen && !consent_changed_in_xact) ||
+		 role_actor_lxid == MyProc->lxid))
+	{
+		*actor = role_actor;
+		return;
+	}
+	actor_from_db_role(actor);
+	role_actor = *actor;
+	role_actor_lxid = MyProc->lxid;
+	role_actor_user = GetSessionUserId();
+	role_actor_nsp = get_namespace_oid("ehr", false);
+	role_actor_gen = have_gen && !consent_changed_in_xact ? gen : 0;
+}
+
+static void
+set_actor(const char *value)
+{
+	(void) set_config_option("ehr.actor", value, PGC_SUSET, PGC_S_SESSION,
+							 GUC_ACTION_LOCAL, true, 0, false);
+}
+
+static void
+require_gateway(const char *what)
+{
+	if (!is_member_of_role(GetUserId(), get_role_oid("ehr_gateway", false)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to call %s", what),
+				 errdetail("Only members of ehr_gateway (application server pools) may choose who is acting.")));
+	if (!IsTransactionBlock())
+		ereport(WARNING,
+				(errmsg("%s outside a transaction block lasts only for this statement", what),
+				 errhint("Call it after BEGIN: the actor lasts until the end of the transaction.")));
+}
+
+PG_FUNCTION_INFO_V1(ehr_act_as);
+
+/* ehr.act_as(practitioner): the gateway names the practitioner for this transaction. */
+Datum
+ehr_act_as(PG_FUNCTION_ARGS)
+{
+	int64		id = PG_GETARG_INT64(0);
+	Oid			relid;
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	bool		found = false,
+				active = false;
+	OrgCode		inst;
+	char		buf[64 + ORG_CODE_LEN];
+
+	require_gateway("ehr.act_as");
+	relid = ehr_relid("practitioner");
+	rel = table_open(relid, AccessShareLock);
+	ScanKeyInit(&key, attnum_of(relid, "id"), BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(id));
+	scan = systable_beginscan(rel, get_relname_relid("practitioner_pkey", get_namespace_oid("ehr", false)),
+							  true, read_snapshot(), 1, &key);
+	if ((tup = systable_getnext(scan)) != NULL)
+	{
+		bool		isnull;
+		Datum		d;
+
+		found = true;
+		d = heap_getattr(tup, attnum_of(relid, "active"), RelationGetDescr(rel), &isnull);
+		active = !isnull && DatumGetBool(d);
+		d = heap_getattr(tup, attnum_of(relid, "institution"), RelationGetDescr(rel), &isnull);
+		memcpy(inst.data, DatumGetOrgCodeP(d)->data, ORG_CODE_LEN);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	if (!found)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("practitioner " INT64_FORMAT " does not exist", id),
+				 errdetail("ehr.act_as takes an id from ehr.practitioner.")));
+	if (!active)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("practitioner " INT64_FORMAT " is not active", id),
+				 errdetail("An inactive practitioner cannot act.")));
+	snprintf(buf, sizeof(buf), "p:" INT64_FORMAT ":%.*s", id, ORG_CODE_LEN, inst.data);
+	set_actor(buf);
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(ehr_act_as_resident);
+
+/* ehr.act_as_resident(resident): the gateway acts for the patient (app login). */
+Datum
+ehr_act_as_resident(PG_FUNCTION_ARGS)
+{
+	ResidentId	r = PG_GETARG_RESIDENT_ID(0);
+	char		buf[32];
+
+	require_gateway("ehr.act_as_resident");
+	snprintf(buf, sizeof(buf), "r:" INT64_FORMAT, (int64) r);
+	set_actor(buf);
+	PG_RETURN_VOID();
+}
+
+/* The actor, cached per call site for the rest of the query. */
+typedef struct ActorCache
+{
+	const char *setting;		/* actor_setting it was read for */
+	EhrActor	actor;
+} ActorCache;
+
+static const EhrActor *
+cached_actor(FunctionCallInfo fcinfo)
+{
+	ActorCache *c = (ActorCache *) fcinfo->flinfo->fn_extra;
+
+	if (c == NULL || c->setting != actor_setting)
+	{
+		if (c == NULL)
+			c = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ActorCache));
+		ehr_current_actor(&c->actor);
+		c->setting = actor_setting;
+		fcinfo->flinfo->fn_extra = c;
+	}
+	return &c->actor;
+}
+
+PG_FUNCTION_INFO_V1(ehr_current_practitioner);
+
+Datum
+ehr_current_practitioner(PG_FUNCTION_ARGS)
+{
+	const EhrActor *a = cached_actor(fcinfo);
+
+	if (a->kind != EHR_ACTOR_PRACTITIONER)
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(a->practitioner);
+}
+
+PG_FUNCTION_INFO_V1(ehr_current_institution);
+
+Datum
+ehr_current_institution(PG_FUNCTION_ARGS)
+{
+	const EhrActor *a = cached_actor(fcinfo);
+	OrgCode    *res;
+
+	if (a->kind != EHR_ACTOR_PRACTITIONER)
+		PG_RETURN_NULL();
+	res = palloc(sizeof(OrgCode));
+	memcpy(res, &a->institution, sizeof(OrgCode));
+	PG_RETURN_ORG_CODE_P(res);
+}
+
+PG_FUNCTION_INFO_V1(ehr_current_resident);
+
+Datum
+ehr_current_resident(PG_FUNCTION_ARGS)
+{
+	const EhrActor *a = cached_actor(fcinfo);
+
+	if (a->kind != EHR_ACTOR_RESIDENT)
+		PG_RETURN_NULL();
+	PG_RETURN_RESIDENT_ID(a->resident);
+}
+
+/* ---------------------------------------------------------------- the check */
+
+/* What the actor may see of one resident. */
+typedef struct ResEntry
+{
+	ResidentId	resident;
+	bool		used;
+	int8		care;			/* resident row: -1 unknown, 0 no, 1 yes */
+	bool		switches_loaded;	/* closed is known */
+	uint8		noted;			/* category bits already noted as read from noted_origin */
+	OrgCode		noted_origin;
+	uint8		granted;		/* EHR_CAT_* bits with an active grant */
+	uint8		closed;			/* EHR_CAT_* bits whose sharing switch is closed */
+	int64		break_glass;	/* an active break-glass grant, or 0 */
+	int64		grant_for[EHR_N_CATEGORIES];
+} ResEntry;
+
+/* Everything can_access needs for one query, in fn_extra. */
+typedef struct AccessState
+{
+	const char *setting;		/* actor_setting it was loaded for */
+	EhrActor	actor;
+	Oid			cat_oids[EHR_N_CATEGORIES];
+	Oid			last_cat;		/* one-entry cache of the category lookup */
+	int			last_idx;
+	uint32		mask;			/* capacity - 1 (capacity a power of two) */
+	uint32		count;
+	ResEntry   *entries;
+	MemoryContext mcxt;
+} AccessState;
+
+static inline uint32
+res_hash(ResidentId r)
+{
+	uint64		h = (uint64) r;
+
+	h ^= h >> 33;
+	h *= UINT64CONST(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64CONST(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
+	return (uint32) h;
+}
+
+static inline ResEntry *
+res_lookup(const AccessState *s, ResidentId r)
+{
+	uint32		i = res_hash(r) & s->mask;
+
+	for (;;)
+	{
+		ResEntry   *e = &s->entries[i];
+
+		if (!e->used)
+			return NULL;
+		if (e->resident == r)
+			return e;
+		i = (i + 1) & s->mask;
+	}
+}
+
+static ResEntry *
+res_insert(AccessState *s, ResidentId r)
+{
+	ResEntry   *e;
+	uint32		i;
+
+	/* keep the load factor at most 1/2 */
+	if ((s->count + 1) * 2 > s->mask + 1)
+	{
+		ResEntry   *old = s->entries;
+		uint32		oldcap = s->mask + 1;
+		uint32		j;
+
+		s->mask = oldcap * 2 - 1;
+		s->entries = MemoryContextAllocZero(s->mcxt, sizeof(ResEntry) * (s->mask + 1));
+		for (j = 0; j < oldcap; j++)
+			if (old[j].used)
+			{
+				i = res_hash(old[j].resident) & s->mask;
+				while (s->entries[i].used)
+					i = (i + 1) & s->mask;
+				s->entries[i] = old[j];
+			}
+		pfree(old);
+	}
+	i = res_hash(r) & s->mask;
+	while (s->entries[i].used)
+	{
+		if (s->entries[i].resident == r)
+			return &s->entries[i];
+		i = (i + 1) & s->mask;
+	}
+	e = &s->entries[i];
+	e->used = true;
+	e->resident = r;
+	e->care = -1;
+	s->count++;
+	return e;
+}
+
+/*
+ * The active grants of the last practitioner served, kept across queries
+ * (and transactions) while nothing can have changed them:
+ *   - the consent generation in shared memory is unchanged: every change to
+ *     ehr.access_grant or ehr.sharing bumps it, when the change is made and
+ *     again after its transaction commits (trigger ehr.consent_changed);
+ *   - no grant has expired since (valid_until is the earliest expiry), and
+ *     the copy is at most GRANT_CACHE_MAX_AGE old (bounds what a two-phase
+ *     commit, whose COMMIT PREPARED bumps nothing, can leave stale);
+ *   - this backend has not rolled back a change it made after loading.
+ * Grants, and the sharing switches of their residents, are read with the
+ * latest snapshot, taken after the generation is read, so a copy is never
+ * older than its generation. Without shared memory (not preloaded), in
+ * parallel mode, and in a transaction that changed grants itself, nothing is
+ * kept: grants are read with the query's snapshot and switches probed per
+ * query (load_switches).
+ */
+#define GRANT_CACHE_MAX_AGE		(1 * USECS_PER_SEC)
+
+static int	closed_bits(ResidentId resident, Snapshot snap, const Oid *cat_oids);
+
+typedef struct GrantRow
+{
+	ResidentId	resident;
+	int64		gid;
+	int16		bits;
+	int16		closed;			/* the resident's closed switches (cached rows) */
+	bool		closed_known;
+	bool		break_glass;
+} GrantRow;
+
+typedef struct GrantCache
+{
+	bool		valid;
+	int64		practitioner;
+	OrgCode		institution;
+	uint64		generation;
+	TimestampTz valid_until;
+	Oid			relid;			/* ehr.access_grant when loaded */
+	int			n;
+	GrantRow   *rows;			/* in grant_cache_cxt */
+} GrantCache;
+
+static GrantCache gcache;
+static MemoryContext grant_cache_cxt = NULL;
+
+static void
+fill_from_rows(AccessState *s, const GrantRow *rows, int n)
+{
+	int			i,
+				j;
+
+	for (i = 0; i < n; i++)
+	{
+		ResEntry   *e = res_insert(s, rows[i].resident);
+
+		if (rows[i].break_glass)
+		{
+			e->break_glass = rows[i].gid;
+			continue;
+		}
+		for (j = 0; j < EHR_N_CATEGORIES; j++)
+			if ((rows[i].bits & (1 << j)) && e->grant_for[j] == 0)
+				e->grant_for[j] = rows[i].gid;
+		e->granted |= rows[i].bits;
+		if (rows[i].closed_known)
+		{
+			e->closed = rows[i].closed;
+			e->switches_loaded = true;
+		}
+	}
+}
+
+/* The practitioner's active grants: from the cache, or one index scan. */
+static void
+load_grants(AccessState *s)
+{
+	Oid			relid = ehr_relid("access_grant");
+	Oid			idxid;
+	TimestampTz now = GetCurrentStatementStartTimestamp();
+	TimestampTz valid_until = now + GRANT_CACHE_MAX_AGE;
+	uint64		gen = 0;
+	bool		have_gen = ehr_consent_generation(&gen);
+	int			a_id,
+				a_res,
+				a_bits,
+				a_bg,
+				a_exp,
+				a_end;
+	Relation	rel;
+	TupleDesc	desc;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	Datum	   *values;
+	bool	   *nulls;
+	GrantRow   *rows;
+	int			n = 0,
+				cap = 64;
+
+	if (have_gen && gcache.valid && gcache.generation == gen && gcache.relid == relid &&
+		gcache.practitioner == s->actor.practitioner &&
+		memcmp(gcache.institution.data, s->actor.institution.data, ORG_CODE_LEN) == 0 &&
+		now < gcache.valid_until && !consent_changed_in_xact)
+	{
+		fill_from_rows(s, gcache.rows, gcache.n);
+		return;
+	}
+
+	idxid = get_relname_relid("access_grant_practitioner_idx", get_namespace_oid("ehr", false));
+	a_id = attnum_of(relid, "id") - 1;
+	a_res = attnum_of(relid, "resident") - 1;
+	a_bits = attnum_of(relid, "category_bits") - 1;
+	a_bg = attnum_of(relid, "break_glass") - 1;
+	a_exp = attnum_of(relid, "expires_at") - 1;
+	a_end = attnum_of(relid, "ended_at") - 1;
+	rel = table_open(relid, AccessShareLock);
+	desc = RelationGetDescr(rel);
+	values = palloc(sizeof(Datum) * desc->natts);
+	nulls = palloc(sizeof(bool) * desc->natts);
+	rows = palloc(sizeof(GrantRow) * cap);
+	ScanKeyInit(&key, attnum_of(relid, "practitioner"), BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum(s->actor.practitioner));
+	/*
+	 * The latest committed grants (and this transaction's own), read after gen.
+	 * In parallel mode no new snapshot may be taken: the query's, uncached.
+	 */
+	if (IsInParallelMode())
+		have_gen = false;
+	scan = systable_beginscan(rel, idxid, true,
+							  have_gen ? GetLatestSnapshot() : read_snapshot(), 1, &key);
+	while ((tup = systable_getnext(scan)) != NULL)
+	{
+		TimestampTz exp;
+
+		heap_deform_tuple(tup, desc, values, nulls);
+		if (!nulls[a_end])
+			continue;			/* ended */
+		if (nulls[a_exp] || (exp = DatumGetTimestampTz(values[a_exp])) <= now)
+			continue;			/* expired */
+		if (exp < valid_until)
+			valid_until = exp;
+		if (n == cap)
+		{
+			cap *= 2;
+			rows = repalloc(rows, sizeof(GrantRow) * cap);
+		}
+		rows[n].gid = DatumGetInt64(values[a_id]);
+		rows[n].resident = DatumGetResidentId(values[a_res]);
+		rows[n].break_glass = DatumGetBool(values[a_bg]);
+		rows[n].bits = nulls[a_bits] ? 0 : (DatumGetInt16(values[a_bits]) & EHR_CAT_ALL);
+		rows[n].closed = 0;
+		rows[n].closed_known = false;
+		n++;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	/*
+	 * A copy to keep also holds the switches of its residents, read with the
+	 * same latest snapshot (switch changes bump the generation too).
+	 */
+	if (have_gen && !consent_changed_in_xact)
+	{
+		int			i;
+		Snapshot	snap = GetLatestSnapshot();
+
+		for (i = 0; i < n; i++)
+			if (!rows[i].break_glass)
+			{
+				rows[i].closed = closed_bits(rows[i].resident, snap, s->cat_oids);
+				rows[i].closed_known = true;
+			}
+	}
+	fill_from_rows(s, rows, n);
+
+	if (have_gen && !consent_changed_in_xact)
+	{
+		if (grant_cache_cxt == NULL)
+			grant_cache_cxt = AllocSetContextCreate(TopMemoryContext, "ehr grant cache",
+													ALLOCSET_SMALL_SIZES);
+		gcache.valid = false;
+		MemoryContextReset(grant_cache_cxt);
+		gcache.rows = MemoryContextAlloc(grant_cache_cxt, sizeof(GrantRow) * Max(n, 1));
+		memcpy(gcache.rows, rows, sizeof(GrantRow) * n);
+		gcache.n = n;
+		gcache.practitioner = s->actor.practitioner;
+		gcache.institution = s->actor.institution;
+		gcache.generation = gen;
+		gcache.valid_until = valid_until;
+		gcache.relid = relid;
+		gcache.valid = true;
+	}
+	pfree(values);
+	pfree(nulls);
+	pfree(rows);
+}
+
+PG_FUNCTION_INFO_V1(ehr_consent_changed);
+
+/*
+ * Trigger ehr.consent_changed (statement level, on ehr.access_grant and
+ * ehr.sharing): cached grants everywhere are out of date.
+ */
+Datum
+ehr_consent_changed(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("ehr.consent_changed() must be called as a trigger")));
+	consent_changed_in_xact = true;
+	gcache.valid = false;
+	ehr_consent_bump();
+	PG_RETURN_POINTER(NULL);
+}
+
+static void
+consent_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PREPARE:
+			/* now visible to others: whatever they loaded meanwhile is stale */
+			if (consent_changed_in_xact)
+				ehr_consent_bump();
+			consent_changed_in_xact = false;
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			if (consent_changed_in_xact)
+				gcache.valid = false;
+			consent_changed_in_xact = false;
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+consent_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						 SubTransactionId parentSubid, void *arg)
+{
+	/* a rolled-back change may be in what was loaded after it */
+	if (event == SUBXACT_EVENT_ABORT_SUB && consent_changed_in_xact)
+		gcache.valid = false;
+}
+
+/* Closed sharing switches of one resident, as EHR_CAT_* bits: one index probe. */
+static int
+closed_bits(ResidentId resident, Snapshot snap, const Oid *cat_oids)
+{
+	Oid			relid = ehr_relid("sharing");
+	Oid			idxid = get_relname_relid("sharing_pkey", get_namespace_oid("ehr", false));
+	AttrNumber	a_cat = attnum_of(relid, "category"),
+				a_open = attnum_of(relid, "open");
+	Relation	rel,
+				idx;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	int			closed = 0;
+
+	rel = table_open(relid, AccessShareLock);
+	idx = index_open(idxid, AccessShareLock);
+	eq_key(&key, idx, 1, attnum_of(relid, "resident"), ResidentIdGetDatum(resident));
+	scan = systable_beginscan_ordered(rel, idx, snap, 1, &key);
+	while ((tup = systable_getnext_ordered(scan, ForwardScanDirection)) != NULL)
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, a_open, RelationGetDescr(rel), &isnull);
+		Oid			cat;
+		int			j;
+
+		if (isnull || DatumGetBool(d))
+			continue;
+		cat = DatumGetObjectId(heap_getattr(tup, a_cat, RelationGetDescr(rel), &isnull));
+		for (j = 0; j < EHR_N_CATEGORIES; j++)
+			if (cat == cat_oids[j])
+				closed |= 1 << j;
+	}
+	systable_endscan_ordered(scan);
+	index_close(idx, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	return closed;
+}
+
+/*
+ * Closed switches of a granted resident not known from the cache: probed the
+ * first time the query meets a row of that resident, with the query's snapshot.
+ */
+static void
+load_switches(AccessState *s, ResEntry *e)
+{
+	e->closed = closed_bits(e->resident, read_snapshot(), s->cat_oids);
+	e->switches_loaded = true;
+}
+
+static AccessState *
+access_state(FunctionCallInfo fcinfo)
+{
+	AccessState *s = (AccessState *) fcinfo->flinfo->fn_extra;
+
+	if (s != NULL && s->setting == actor_setting)
+		return s;
+	if (s == NULL)
+	{
+		s = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(AccessState));
+		s->mcxt = fcinfo->flinfo->fn_mcxt;
+	}
+	else
+		pfree(s->entries);
+	s->setting = actor_setting;
+	s->count = 0;
+	s->mask = 127;
+	s->entries = MemoryContextAllocZero(s->mcxt, sizeof(ResEntry) * (s->mask + 1));
+	s->last_cat = InvalidOid;
+	ehr_current_actor(&s->actor);
+	category_oids(s->cat_oids);
+	if (s->actor.kind == EHR_ACTOR_PRACTITIONER)
+	{
+		load_grants(s);
+	}
+	fcinfo->flinfo->fn_extra = s;
+	return s;
+}
+
+static inline int
+category_index(AccessState *s, Oid cat)
+{
+	int			i;
+
+	if (cat == s->last_cat)
+		return s->last_idx;
+	for (i = 0; i < EHR_N_CATEGORIES; i++)
+		if (s->cat_oids[i] == cat)
+		{
+			s->last_cat = cat;
+			s->last_idx = i;
+			return i;
+		}
+	return -1;
+}
+
+/*
+ * Note a permitted read for the access log; rows of one resident from one
+ * origin usually come together, so the per-entry bits skip the call.
+ */
+static inline void
+note_read(AccessState *s, ResEntry *e, int ci, const OrgCode *origin, int64 grant, bool bg)
+{
+	if ((e->noted & (1 << ci)) &&
+		memcmp(e->noted_origin.data, origin->data, ORG_CODE_LEN) == 0)
+		return;
+	if (memcmp(e->noted_origin.data, origin->data, ORG_CODE_LEN) != 0)
+	{
+		e->noted = 0;
+		memcpy(e->noted_origin.data, origin->data, ORG_CODE_LEN);
+	}
+	e->noted |= 1 << ci;
+	ehr_audit_note_read(&s->actor, e->resident, 1 << ci, origin, grant, bg);
+}
+
+PG_FUNCTION_INFO_V1(ehr_can_access);
+
+/*
+ * ehr.can_access(resident, category, origin): DESIGN section 5, per row.
+ */
+Datum
+ehr_can_access(PG_FUNCTION_ARGS)
+{
+	AccessState *s = access_state(fcinfo);
+	ResidentId	r = PG_GETARG_RESIDENT_ID(0);
+	const OrgCode *origin = PG_GETARG_ORG_CODE_P(2);
+	ResEntry   *e;
+	int			ci;
+
+	switch (s->actor.kind)
+	{
+		case EHR_ACTOR_PRACTITIONER:
+			/* the record's own institution */
+			if (memcmp(origin->data, s->actor.institution.data, ORG_CODE_LEN) == 0)
+				PG_RETURN_BOOL(true);
+			if (s->count == 0 || (e = res_lookup(s, r)) == NULL)
+				PG_RETURN_BOOL(false);
+			ci = category_index(s, PG_GETARG_OID(1));
+			if (ci < 0)
+				PG_RETURN_BOOL(false);
+			if (e->break_glass != 0)
+			{
+				note_read(s, e, ci, origin, e->break_glass, true);
+				PG_RETURN_BOOL(true);
+			}
+			if (!(e->granted & (1 << ci)))
+				PG_RETURN_BOOL(false);
+			if (!e->switches_loaded)
+				load_switches(s, e);
+			if (!(e->closed & (1 << ci)))
+			{
+				note_read(s, e, ci, origin, e->grant_for[ci], false);
+				PG_RETURN_BOOL(true);
+			}
+			PG_RETURN_BOOL(false);
+
+		case EHR_ACTOR_RESIDENT:
+			if (r != s->actor.resident)
+				PG_RETURN_BOOL(false);
+			ci = category_index(s, PG_GETARG_OID(1));
+			if (ci >= 0)
+				ehr_audit_note_read(&s->actor, r, 1 << ci, origin, 0, false);
+			PG_RETURN_BOOL(true);
+
+		default:
+			PG_RETURN_BOOL(false);
+	}
+}
+
+/* Does an institution hold a record of the resident? One index probe. */
+static bool
+care_relation(ResidentId r, const OrgCode *inst)
+{
+	Oid			relid = ehr_relid("resident_institution");
+	Oid			idxid = get_relname_relid("resident_institution_pkey",
+										  get_namespace_oid("ehr", false));
+	Relation	rel,
+				idx;
+	SysScanDesc scan;
+	ScanKeyData keys[2];
+	bool		found;
+
+	rel = table_open(relid, AccessShareLock);
+	idx = index_open(idxid, AccessShareLock);
+	eq_key(&keys[0], idx, 1, attnum_of(relid, "resident"), ResidentIdGetDatum(r));
+	eq_key(&keys[1], idx, 2, attnum_of(relid, "institution"), OrgCodePGetDatum(inst));
+	index_close(idx, AccessShareLock);
+	scan = systable_beginscan(rel, idxid, true, read_snapshot(), 2, keys);
+	found = systable_getnext(scan) != NULL;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+PG_FUNCTION_INFO_V1(ehr_can_see_resident);
+
+/*
+ * ehr.can_see_resident(resident): the row check of ehr.resident. At most one
+ * index probe per distinct resident per query; the answer is kept in the
+ * same table as the grants.
+ */
+Datum
+ehr_can_see_resident(PG_FUNCTION_ARGS)
+{
+	AccessState *s = access_state(fcinfo);
+	ResidentId	r = PG_GETARG_RESIDENT_ID(0);
+	ResEntry   *e;
+
+	switch (s->actor.kind)
+	{
+		case EHR_ACTOR_PRACTITIONER:
+			e = s->count > 0 ? res_lookup(s, r) : NULL;
+			if (e != NULL && (e->break_glass != 0 || e->granted != 0))
+				PG_RETURN_BOOL(true);
+			if (e == NULL)
+				e = res_insert(s, r);
+			if (e->care < 0)
+				e->care = care_relation(r, &s->actor.institution) ? 1 : 0;
+			PG_RETURN_BOOL(e->care == 1);
+
+		case EHR_ACTOR_RESIDENT:
+			PG_RETURN_BOOL(r == s->actor.resident);
+
+		default:
+			PG_RETURN_BOOL(false);
+	}
+}
+
+/* ---------------------------------------------------------------- C API */
+
+static Oid
+ehr_type(const char *name)
+{
+	Oid			typ = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum(name),
+									  ObjectIdGetDatum(get_namespace_oid("ehr", false)));
+
+	if (!OidIsValid(typ))
+		elog(ERROR, "type ehr.%s does not exist", name);
+	return typ;
+}
+
+int64
+ehr_grant_create(int64 practitioner, ResidentId resident, int category_mask, const char *via)
+{
+	Oid			argtypes[5] = {INT8OID, ehr_type("resident_id"), TEXTOID, TEXTOID, INT4OID};
+	Datum		values[5];
+	StringInfoData cats;
+	Oid			save_uid;
+	int			save_ctx;
+	int			rc,
+				i;
+	int64		gid;
+	OrgCode		inst;
+	EhrAuditEvent ev;
+	bool		isnull;
+
+	if ((category_mask & EHR_CAT_ALL) == 0 || (category_mask & ~EHR_CAT_ALL) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid category set %d for a grant", category_mask),
+				 errdetail("A grant opens at least one of the categories lab, exam, emr, archive.")));
+	if (via == NULL || via[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a grant needs the name of the verification that allowed it")));
+	initStringInfo(&cats);
+	appendStringInfoChar(&cats, '{');
+	for (i = 0; i < EHR_N_CATEGORIES; i++)
+		if (category_mask & (1 << i))
+			appendStringInfo(&cats, "%s%s", cats.len > 1 ? "," : "", ehr_category_labels[i]);
+	appendStringInfoChar(&cats, '}');
+
+	values[0] = Int64GetDatum(practitioner);
+	values[1] = ResidentIdGetDatum(resident);
+	values[2] = CStringGetTextDatum(cats.data);
+	values[3] = CStringGetTextDatum(via);
+	values[4] = Int32GetDatum(grant_ttl_s);
+
+	GetUserIdAndSecContext(&save_uid, &save_ctx);
+	SetUserIdAndSecContext(ehr_owner(), save_ctx | SECURITY_LOCAL_USERID_CHANGE);
+	SPI_connect();
+	rc = SPI_execute_with_args(
+		"INSERT INTO ehr.access_grant (practitioner, institution, resident, categories, via, expires_at) "
+		"SELECT p.id, p.institution, $2, $3::pg_catalog.text::ehr.category[], $4, "
+		"       pg_catalog.now() OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => $5) "
+		"  FROM ehr.practitioner p "
+		" WHERE p.id OPERATOR(pg_catalog.=) $1 AND p.active "
+		"RETURNING id, institution",
+		5, argtypes, values, NULL, false, 0);
+	if (rc != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "creating a grant failed: SPI code %d", rc);
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("practitioner " INT64_FORMAT " does not exist or is not active", practitioner),
+				 errdetail("Grants are made only for active practitioners in ehr.practitioner.")));
+	gid = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	memcpy(inst.data,
+		   DatumGetOrgCodeP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull))->data,
+		   ORG_CODE_LEN);
+	SPI_finish();
+	SetUserIdAndSecContext(save_uid, save_ctx);
+
+	memset(&ev, 0, sizeof(ev));
+	ev.event = "confirm_ok";
+	ev.practitioner = practitioner;
+	ev.institution = &inst;
+	ev.has_resident = true;
+	ev.resident = resident;
+	ev.grant_id = gid;
+	ev.detail = psprintf("%s via %s", cats.data, via);
+	ehr_audit_event(&ev);
+	return gid;
+}
