@@ -378,7 +378,7 @@ BEGIN
     END IF;
 
     -- Research opt-out (ehr.set_research_use): absent row = allowed.
-    IF subject IS NOT NULL AND pg_catalog.to_regclass('ehr.research_use') IS NOT NULL THEN
+    IF subject IS NOT NULL THEN
         filter := pg_catalog.format(
             ' WHERE NOT EXISTS (SELECT 1 FROM ehr.research_use r WHERE r.resident OPERATOR(ehr.=) s.%I AND NOT r.allowed)',
             subject);
