@@ -233,6 +233,9 @@ SELECT v.id, i.id, v.name, v.phone, v.region, current_date - make_interval(years
 SELECT ehr.deidentify('deid_t');
 SELECT * FROM ehr.deid_columns('deid_t');
 SELECT relkind, relispopulated FROM pg_class WHERE oid = 'ehr_deid.deid_t'::regclass;
+SELECT obj_description('ehr_deid.deid_t'::regclass, 'pg_class') AS dataset_comment;
+SELECT attname, col_description(attrelid, attnum) FROM pg_attribute
+ WHERE attrelid = 'ehr_deid.deid_t'::regclass AND attnum > 0 ORDER BY attnum;
 SELECT resident_age_band, resident_sex, resident_region, name, phone, region, born, visit, code, amount
   FROM ehr_deid.deid_t ORDER BY amount NULLS LAST;
 -- pseudonyms equal the function's, shifted dates the reference shift
