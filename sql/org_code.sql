@@ -91,6 +91,7 @@ SELECT p.proname, p.proleakproof, p.provolatile, p.proisstrict, p.proparallel
  WHERE p.pronamespace = 'ehr'::regnamespace
    AND (p.proargtypes[0] = 'ehr.org_code'::regtype OR p.proname LIKE 'org_code%'
         OR p.proname = 'is_valid_org_code')
+   AND p.prosrc LIKE 'org\_code\_%'   -- this file's C functions, not other concerns' users of the type
  ORDER BY p.oid::regprocedure::text;
 SELECT typlen, typbyval, typalign, typstorage FROM pg_type WHERE oid = 'ehr.org_code'::regtype;
 SELECT am.amname, opc.opcdefault
