@@ -35,7 +35,7 @@ _PG_init(void)
 
 	ehr_audit_init();		/* audit.c: maintenance GUC, commit-time read events */
 
-	/* deid.c: SECURITY LABEL provider */
+	ehr_deid_init();			/* deid.c: SECURITY LABEL provider, ehr.date_shift_days */
 
 	/* recognition.c */
 

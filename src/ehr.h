@@ -31,6 +31,13 @@ extern void ehr_sm4_ecb(bool encrypt, const uint8 *key,
 extern void ehr_random_bytes(uint8 *buf, size_t len);
 extern bool ehr_const_time_equal(const void *a, const void *b, size_t len);
 extern void ehr_wipe(void *p, size_t len);
+/*
+ * HMAC-SM3 under one key for many messages: prepare once (per query, in
+ * fn_mcxt), then one call per message. Freed with the memory context.
+ */
+typedef struct EhrHmacSm3 EhrHmacSm3;
+extern EhrHmacSm3 *ehr_hmac_sm3_prepare(const uint8 *key, size_t keylen, MemoryContext mcxt);
+extern void ehr_hmac_sm3_compute(EhrHmacSm3 *h, const uint8 *data, size_t len, uint8 *out);
 
 /* ---- keyring.c: key material in ehr.keyring, read without SQL privileges ---- */
 /* Longest key the keyring holds (HMAC keys); SM4 keys are 16 bytes. */
@@ -355,7 +362,11 @@ extern void ehr_audit_init(void);
 
 
 /* ---- deid.c ---- */
-
+/* Registers ehr.date_shift_days and the SECURITY LABEL provider "ehr". */
+extern void ehr_deid_init(void);
+extern int	ehr_date_shift_days;
+/* deid_generalize.c: '40-44' / '90+' (raises 22023 on a bad width or dates) */
+extern text *ehr_age_band_text(int32 birth, int32 at, int32 width);
 
 /* ---- recognition.c ---- */
 
