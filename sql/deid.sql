@@ -94,6 +94,33 @@ SELECT ehr.generalize_region('62050x', 'city');
 SELECT ehr.generalize_region('62050', 'city');
 SELECT ehr.generalize_region('', 'city');
 
+-- ==== properties of the masks on 20,000 random strings (ASCII, CJK, 4-byte, dots, digits)
+SELECT setseed(0.42);
+CREATE TEMP TABLE deid_rand AS
+SELECT g, string_agg(chr(CASE (random() * 6)::int
+                           WHEN 0 THEN 48 + (random() * 9)::int          -- digit
+                           WHEN 1 THEN 97 + (random() * 25)::int         -- a-z
+                           WHEN 2 THEN 19968 + (random() * 20000)::int   -- CJK
+                           WHEN 3 THEN 131072 + (random() * 40000)::int  -- 4-byte (Extension B)
+                           WHEN 4 THEN (ARRAY[183, 8226, 12539, 32, 45, 43])[1 + (random() * 5)::int]
+                           ELSE 65296 + (random() * 9)::int END), '') AS v     -- full-width digit
+  FROM generate_series(1, 20000) g, LATERAL generate_series(0, (random() * 20)::int + g % 2 - 1) AS i
+ GROUP BY g;
+SELECT count(*) AS strings,
+       count(*) FILTER (WHERE length(ehr.mask(v, 2, 3)) = length(v)) AS mask_keeps_length,
+       count(*) FILTER (WHERE length(v) < 5 OR (left(ehr.mask(v, 2, 3), 2) = left(v, 2)
+                                                AND right(ehr.mask(v, 2, 3), 3) = right(v, 3))) AS mask_keeps_ends,
+       count(*) FILTER (WHERE length(v) >= 5 OR ehr.mask(v, 2, 3) = repeat('*', length(v))) AS short_masked_entirely,
+       count(*) FILTER (WHERE length(ehr.mask_name(v)) = length(v)) AS mask_name_keeps_length,
+       count(*) FILTER (WHERE left(ehr.mask_name(v), 1) = left(v, 1)) AS mask_name_keeps_first,
+       count(*) FILTER (WHERE length(ehr.mask_phone(v)) = length(v)) AS mask_phone_keeps_length,
+       count(*) FILTER (WHERE regexp_replace(ehr.mask_phone(v), '[0-9０-９*]', '', 'g')
+                              = regexp_replace(v, '[0-9０-９]', '', 'g')) AS mask_phone_keeps_the_rest,
+       count(*) FILTER (WHERE length(regexp_replace(ehr.mask_phone(v), '[^0-9０-９]', '', 'g'))
+                              <= greatest(7, least(4, length(regexp_replace(v, '[^0-9０-９]', '', 'g'))))) AS mask_phone_shows_at_most_7
+  FROM deid_rand;
+DROP TABLE deid_rand;
+
 -- ==== keyed functions, with fixed keys
 UPDATE ehr.keyring SET key = decode(repeat('0123456789abcdef', 4), 'hex') WHERE name = 'pseudonym';
 UPDATE ehr.keyring SET key = decode(repeat('fedcba9876543210', 4), 'hex') WHERE name = 'date_shift';
@@ -233,6 +260,9 @@ SELECT v.id, i.id, v.name, v.phone, v.region, current_date - make_interval(years
 SELECT ehr.deidentify('deid_t');
 SELECT * FROM ehr.deid_columns('deid_t');
 SELECT relkind, relispopulated FROM pg_class WHERE oid = 'ehr_deid.deid_t'::regclass;
+SELECT obj_description('ehr_deid.deid_t'::regclass, 'pg_class') AS dataset_comment;
+SELECT attname, col_description(attrelid, attnum) FROM pg_attribute
+ WHERE attrelid = 'ehr_deid.deid_t'::regclass AND attnum > 0 ORDER BY attnum;
 SELECT resident_age_band, resident_sex, resident_region, name, phone, region, born, visit, code, amount
   FROM ehr_deid.deid_t ORDER BY amount NULLS LAST;
 -- pseudonyms equal the function's, shifted dates the reference shift

@@ -489,8 +489,13 @@ typedef struct AccessState
 	uint32		mask;			/* capacity - 1 (capacity a power of two) */
 	uint32		count;
 	ResEntry   *entries;
+	uint64		filter[4];		/* bit (resident & 255) set for every entry: most
+								 * rows of other residents stop at one bit test */
 	MemoryContext mcxt;
 } AccessState;
+
+#define FILTER_HAS(s, r)	(((s)->filter[((uint64) (r) >> 6) & 3] >> ((uint64) (r) & 63)) & 1)
+#define FILTER_SET(s, r)	((s)->filter[((uint64) (r) >> 6) & 3] |= UINT64CONST(1) << ((uint64) (r) & 63))
 
 static inline uint32
 res_hash(ResidentId r)
@@ -558,6 +563,7 @@ res_insert(AccessState *s, ResidentId r)
 	e->used = true;
 	e->resident = r;
 	e->care = -1;
+	FILTER_SET(s, r);
 	s->count++;
 	return e;
 }
@@ -863,12 +869,10 @@ load_switches(AccessState *s, ResEntry *e)
 }
 
 static AccessState *
-access_state(FunctionCallInfo fcinfo)
+access_state_load(FunctionCallInfo fcinfo)
 {
 	AccessState *s = (AccessState *) fcinfo->flinfo->fn_extra;
 
-	if (s != NULL && s->setting == actor_setting)
-		return s;
 	if (s == NULL)
 	{
 		s = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(AccessState));
@@ -878,6 +882,7 @@ access_state(FunctionCallInfo fcinfo)
 		pfree(s->entries);
 	s->setting = actor_setting;
 	s->count = 0;
+	memset(s->filter, 0, sizeof(s->filter));
 	s->mask = 127;
 	s->entries = MemoryContextAllocZero(s->mcxt, sizeof(ResEntry) * (s->mask + 1));
 	s->last_cat = InvalidOid;
@@ -889,6 +894,17 @@ access_state(FunctionCallInfo fcinfo)
 	}
 	fcinfo->flinfo->fn_extra = s;
 	return s;
+}
+
+/* The query's state: loaded on the first row (or when the actor changed). */
+static inline AccessState *
+access_state(FunctionCallInfo fcinfo)
+{
+	AccessState *s = (AccessState *) fcinfo->flinfo->fn_extra;
+
+	if (likely(s != NULL && s->setting == actor_setting))
+		return s;
+	return access_state_load(fcinfo);
 }
 
 static inline int
@@ -947,7 +963,7 @@ ehr_can_access(PG_FUNCTION_ARGS)
 			/* the record's own institution */
 			if (memcmp(origin->data, s->actor.institution.data, ORG_CODE_LEN) == 0)
 				PG_RETURN_BOOL(true);
-			if (s->count == 0 || (e = res_lookup(s, r)) == NULL)
+			if (!FILTER_HAS(s, r) || (e = res_lookup(s, r)) == NULL)
 				PG_RETURN_BOOL(false);
 			ci = category_index(s, PG_GETARG_OID(1));
 			if (ci < 0)
@@ -1023,7 +1039,7 @@ ehr_can_see_resident(PG_FUNCTION_ARGS)
 	switch (s->actor.kind)
 	{
 		case EHR_ACTOR_PRACTITIONER:
-			e = s->count > 0 ? res_lookup(s, r) : NULL;
+			e = FILTER_HAS(s, r) ? res_lookup(s, r) : NULL;
 			if (e != NULL && (e->break_glass != 0 || e->granted != 0))
 				PG_RETURN_BOOL(true);
 			if (e == NULL)

@@ -179,7 +179,9 @@ deid_parse_label(const char *label, Oid typid)
 		seen = lappend(seen, cls);
 
 		if (strcmp(cls, "withhold") == 0 || strcmp(cls, "keep") == 0)
-			 /* any type */ ;
+		{
+			/* apply to a column of any type */
+		}
 		else if (strcmp(cls, "pseudonymize") == 0 || strncmp(cls, "pseudonymize:", 13) == 0)
 		{
 			const char *domain = cls[12] == ':' ? cls + 13 : NULL;

@@ -39,7 +39,7 @@ _PG_init(void)
 
 	/* recognition.c */
 
-	/* card.c: ehr.health_code_ttl */
+	ehr_health_card_init();		/* card.c: ehr.health_code_ttl; shared memory for SMS tries, refusal queue */
 
 	MarkGUCPrefixReserved("ehr");
 }

@@ -372,6 +372,8 @@ extern text *ehr_age_band_text(int32 birth, int32 at, int32 width);
 
 
 /* ---- card.c ---- */
-
+/* health_card.c: electronic health card; ehr.health_code_ttl and, preloaded, shared memory. */
+extern int	ehr_health_code_ttl;
+extern void ehr_health_card_init(void);
 
 #endif							/* EHR_H */

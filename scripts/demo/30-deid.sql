@@ -40,13 +40,17 @@ SELECT deidentify_all() AS dataset;
 RESET ROLE;
 SELECT count(*) AS residents, k_anonymity('ehr_deid.resident', '{id_age_band,id_sex,id_region,address_region}') AS k
   FROM ehr_deid.resident;
+\echo '-- (checked as the owner, who may compute pseudonyms) nobody who refused research use is published:'
+SELECT count(*) AS opted_out_but_published
+  FROM ehr_deid.resident d JOIN research_use u ON d.id = pseudonym(u.resident::text, 'resident')
+ WHERE NOT u.allowed;
 \echo '-- k = 1: someone is alone in their (age band, sex, birth city, home city) class. Ask for k = 2:'
 SET ROLE demo_deid_admin;
 SELECT deidentify('ehr.resident', k => 2) AS dataset;
 RESET ROLE;
 SELECT count(*) AS residents, k_anonymity('ehr_deid.resident', '{id_age_band,id_sex,id_region,address_region}') AS k
   FROM ehr_deid.resident;
-\echo '-- twenty people spread over four quasi-identifiers: only one class of two survives.'
+\echo '-- a score of people spread over four quasi-identifiers: only one class of two survives.'
 \echo '-- k-anonymity needs many more rows than classes; the real platform has millions.'
 SELECT dataset, k, live, quasi_identifiers FROM deid_dataset ORDER BY dataset;
 

@@ -378,7 +378,7 @@ BEGIN
     END IF;
 
     -- Research opt-out (ehr.set_research_use): absent row = allowed.
-    IF subject IS NOT NULL AND pg_catalog.to_regclass('ehr.research_use') IS NOT NULL THEN
+    IF subject IS NOT NULL THEN
         filter := pg_catalog.format(
             ' WHERE NOT EXISTS (SELECT 1 FROM ehr.research_use r WHERE r.resident OPERATOR(ehr.=) s.%I AND NOT r.allowed)',
             subject);
@@ -448,6 +448,11 @@ BEGIN
     EXECUTE pg_catalog.format('GRANT SELECT ON %s TO ehr_analyst, ehr_admin', result);
     EXECUTE pg_catalog.format('COMMENT ON %s %s IS %L', CASE WHEN live THEN 'VIEW' ELSE 'MATERIALIZED VIEW' END, result,
             pg_catalog.format('De-identified %s.%s (k = %s), built by ehr.deidentify()', src_nsp, src_name, k));
+    -- each column says where it comes from and how, for analysts reading \d+
+    FOR plan IN SELECT * FROM ehr.deid_columns(source) p WHERE p.dataset_column IS NOT NULL LOOP
+        EXECUTE pg_catalog.format('COMMENT ON COLUMN %s.%I IS %L', result, plan.dataset_column,
+                pg_catalog.format('%s of %s.%s.%s', plan.class, src_nsp, src_name, plan.source_column));
+    END LOOP;
 
     INSERT INTO ehr.deid_dataset AS d (source, dataset, k, live, quasi_identifiers, built_at, refreshed_at)
     VALUES (source, src_name, k, live, qi, pg_catalog.now(), CASE WHEN live THEN NULL ELSE pg_catalog.now() END)

@@ -3,7 +3,7 @@
 -- an analyst by any path.
 BEGIN;
 \ir fixtures/deid.sql
-SELECT plan(51);
+SELECT plan(52);
 
 -- ==== building, as an ehr_admin
 SET ROLE deid_tap_admin;
@@ -59,9 +59,10 @@ SELECT is((SELECT count(*) FROM pg_proc p
           0::bigint, 'no keyed function is executable by ehr_analyst or PUBLIC');
 
 -- ==== research opt-out, at the next refresh
-INSERT INTO ehr.research_use (resident, allowed, changed_at)
-SELECT id, g % 10 <> 0, now() FROM (SELECT id, row_number() OVER (ORDER BY id) AS g FROM clinic.person) s
- WHERE g <= 100;
+-- 100 residents answer, every tenth says no (ehr.set_research_use)
+SELECT is((SELECT count(*) FROM (SELECT ehr.set_research_use(id, g % 10 <> 0)
+                                   FROM (SELECT id, row_number() OVER (ORDER BY id) AS g FROM clinic.person) s
+                                  WHERE g <= 100) x), 100::bigint, 'a hundred residents set their research switch');
 SELECT is((SELECT count(*) FROM ehr_deid.person), 300::bigint, 'a materialized dataset keeps opted-out rows until refreshed');
 SET ROLE deid_tap_admin;
 SELECT is(ehr.refresh_deidentified(), 2, 'refresh_deidentified() refreshes both datasets');
