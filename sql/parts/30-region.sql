@@ -33,7 +33,7 @@ CREATE TABLE ehr.region (
 CREATE INDEX region_parent_idx ON ehr.region (parent);
 REVOKE ALL ON ehr.region FROM PUBLIC;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ehr.region TO ehr_admin;
-GRANT SELECT ON ehr.region TO ehr_clinician, ehr_gateway, ehr_analyst;
+GRANT SELECT ON ehr.region TO ehr_clinician, ehr_gateway;
 COMMENT ON TABLE ehr.region IS 'GB/T 2260 administrative divisions: provinces, prefectures and counties (shipped with the extension; sites may add rows)';
 COMMENT ON COLUMN ehr.region.code IS 'Six-digit GB/T 2260 code: xx0000 province, xxxx00 prefecture, otherwise county';
 COMMENT ON COLUMN ehr.region.name IS 'Official name in Chinese, e.g. 甘肃省, 陇南市, 礼县';
@@ -53,4 +53,4 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION ehr.region_name(text) IS 'Name of a GB/T 2260 division (NULL when the code is unknown)';
 REVOKE ALL ON FUNCTION ehr.region_name(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION ehr.region_name(text) TO ehr_admin, ehr_clinician, ehr_gateway, ehr_analyst;
+GRANT EXECUTE ON FUNCTION ehr.region_name(text) TO ehr_admin, ehr_clinician, ehr_gateway;

@@ -253,7 +253,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE
 GRANT SELECT ON ehr.institution, ehr.practitioner, ehr.lab_item TO ehr_clinician, ehr_gateway;
 GRANT SELECT, INSERT ON ehr.resident, ehr.encounter, ehr.lab_report, ehr.lab_result, ehr.document
    TO ehr_clinician, ehr_gateway;
-GRANT SELECT ON ehr.institution, ehr.lab_item TO ehr_analyst;
+-- Analysts get no right on any table of schema ehr, catalogues included: what they
+-- read is published through ehr_deid (de-identification).
 
 -- ---------------------------------------------------------------- pg_dump
 -- All user data: dumped whole, identity sequences with them so new ids continue.

@@ -115,10 +115,11 @@ COMMENT ON COLUMN ehr.alliance_member.alliance IS 'The alliance (ehr.alliance.id
 COMMENT ON COLUMN ehr.alliance_member.institution IS 'A member institution';
 SELECT pg_catalog.pg_extension_config_dump('ehr.alliance_member', '');
 
--- The catalogue is public health information: clinicians, gateways and analysts
--- read it (the judgement runs as the caller), administrators maintain it.
+-- Clinicians and gateways read the catalogue (the judgement runs as the caller),
+-- administrators maintain it; analysts read nothing in schema ehr (they get
+-- recognition_stats' aggregates and the ehr_deid datasets).
 GRANT SELECT ON ehr.lab_item_window, ehr.lab_qc, ehr.lab_refrange, ehr.alliance, ehr.alliance_member
-    TO ehr_clinician, ehr_gateway, ehr_analyst, ehr_admin;
+    TO ehr_clinician, ehr_gateway, ehr_admin;
 GRANT INSERT, UPDATE, DELETE ON ehr.lab_item_window, ehr.lab_qc, ehr.lab_refrange,
     ehr.alliance, ehr.alliance_member TO ehr_admin;
 

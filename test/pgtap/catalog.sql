@@ -281,7 +281,14 @@ SELECT table_privs_are('ehr', 'lab_result', 'ehr_gateway', ARRAY['SELECT', 'INSE
 SELECT table_privs_are('ehr', 'lab_item', 'ehr_clinician', ARRAY['SELECT'], 'clinician: SELECT on lab_item');
 SELECT table_privs_are('ehr', 'lab_result', 'ehr_admin', ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE'], 'admin: SELECT, INSERT, UPDATE, DELETE on lab_result');
 SELECT table_privs_are('ehr', 'lab_result', 'ehr_analyst', ARRAY[]::text[], 'analyst: nothing on lab_result');
-SELECT table_privs_are('ehr', 'region', 'ehr_analyst', ARRAY['SELECT'], 'analyst: SELECT on region');
+SELECT table_privs_are('ehr', 'region', 'ehr_analyst', ARRAY[]::text[], 'analyst: nothing on region');
+-- Issue 4: analysts have no rights on schema ehr tables, whichever capability adds them.
+SELECT is_empty($$
+    SELECT c.relname FROM pg_class c
+     WHERE c.relnamespace = 'ehr'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+       AND (has_table_privilege('ehr_analyst', c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')
+            OR has_any_column_privilege('ehr_analyst', c.oid, 'SELECT, INSERT, UPDATE, REFERENCES'))$$,
+    'ehr_analyst holds no privilege on any table, view or column of schema ehr');
 
 SELECT * FROM finish();
 ROLLBACK;
