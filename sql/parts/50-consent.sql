@@ -250,7 +250,10 @@ SELECT pg_catalog.pg_extension_config_dump('ehr.notification_id_seq', '');
 CREATE FUNCTION ehr.can_access(resident ehr.resident_id, category ehr.category, origin ehr.org_code)
     RETURNS boolean
     AS 'MODULE_PATHNAME', 'ehr_can_access'
-    LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+    LANGUAGE C STABLE STRICT PARALLEL RESTRICTED
+    -- COST 100: the planner then runs a query's own LEAKPROOF filters (resident = …)
+    -- before the policy, so a read is noted only for rows the query can return.
+    COST 100;
 COMMENT ON FUNCTION ehr.can_access(ehr.resident_id, ehr.category, ehr.org_code) IS
     'Row check of every clinical table: may the actor see this resident''s record of this category from this origin';
 REVOKE ALL ON FUNCTION ehr.can_access(ehr.resident_id, ehr.category, ehr.org_code) FROM PUBLIC;
@@ -258,7 +261,8 @@ GRANT EXECUTE ON FUNCTION ehr.can_access(ehr.resident_id, ehr.category, ehr.org_
 
 CREATE FUNCTION ehr.can_see_resident(resident ehr.resident_id) RETURNS boolean
     AS 'MODULE_PATHNAME', 'ehr_can_see_resident'
-    LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+    LANGUAGE C STABLE STRICT PARALLEL RESTRICTED
+    COST 100;					-- as can_access: cheaper LEAKPROOF filters first
 COMMENT ON FUNCTION ehr.can_see_resident(ehr.resident_id) IS
     'Row check of ehr.resident: the resident, institutions holding their records, practitioners with a grant';
 REVOKE ALL ON FUNCTION ehr.can_see_resident(ehr.resident_id) FROM PUBLIC;

@@ -236,7 +236,12 @@ check "$(qn "$counts" fed_sc_li)" "2/1/0/0/1" \
     "with the grant: exactly R1's lab results and report, no exam result, no documents, no encounters (emr); R1's demographics"
 check "$(qn "SELECT string_agg(item || ':' || category, ',' ORDER BY item) FROM gs.lab_result WHERE resident = '$R1'" fed_sc_li)" \
       "GLU:lab,WBC:lab" "R1's exam result (CT-HEAD) stays hidden: the grant covers lab only"
+before=$(qa "SELECT coalesce(max(id), 0) FROM ehr.access_log")
 check "$(qn "SELECT count(*) FROM gs.lab_result WHERE resident = '$R2'" fed_sc_li)" 0 "R2 (no grant) stays hidden"
+# can_access is declared COST 100 so that the query's own LEAKPROOF filter (resident = R2)
+# runs first: no row of R1 reaches the policy, so no read of R1 is noted.
+check "$(qa "SELECT count(*) FROM ehr.access_log WHERE id > $before AND event = 'read'")" 0 \
+      "... and the query for R2 notes no read of R1 (the resident filter runs before the policy)"
 check "$(qn "SELECT string_agg(item || ':' || resident_region || ':' || resident_sex, ',' ORDER BY item) FROM gs_fed.lab_result" fed_sc_li)" \
       "GLU:621226:male,WBC:621226:male" "the security_invoker view applies A's row-level security to the federated role"
 
@@ -253,10 +258,10 @@ check "$(qa "SELECT string_agg(event, ',' ORDER BY id) FROM (SELECT id, event, l
               WHERE event IS DISTINCT FROM prev")" \
       "request,code_sent,confirm_ok,confirm_failed,read,grant_end" \
       "A's access log: request, code sent, the grant (the queued wrong code after it), reads, the end — all by practitioner 3"
-check "$(qa "SELECT count(*) >= 3 AND bool_and(id > (SELECT id FROM ehr.access_log WHERE event = 'confirm_ok')
+check "$(qa "SELECT count(*) = 4 AND bool_and(id > (SELECT id FROM ehr.access_log WHERE event = 'confirm_ok')
                                           AND id < (SELECT id FROM ehr.access_log WHERE event = 'grant_end'))
                FROM ehr.access_log WHERE event = 'read'")" t \
-      "... at least one read per national transaction that saw R1's lab rows (3), all between the grant and its end"
+      "... one read per national transaction that saw R1's lab rows (4: the counts, R1's items, the view, the aggregate), all between the grant and its end"
 check "$(qa "SELECT count(DISTINCT actor_role) || ' ' || min(actor_role) || ' ' || min(institution::text) FROM ehr.access_log WHERE practitioner = 3")" \
       "1 fed_sc_li $SC" "... by the login role the national node's user mapping uses, for 四川省人民医院"
 check "$(qa "SELECT DISTINCT resident || ' ' || category || ' ' || origin || ' ' || grant_id FROM ehr.access_log WHERE event = 'read'")" \
