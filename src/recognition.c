@@ -255,6 +255,7 @@ rc_prepare_all(Oid fn_oid, Oid resident_type, Oid org_type)
 		"SELECT r.id, r.item, r.institution, r.collected_at, p.status, r.value, r.refrange"
 		"  FROM ehr.lab_result AS r"
 		"  JOIN ehr.lab_report AS p ON p.id OPERATOR(pg_catalog.=) r.report"
+		"   AND p.resident OPERATOR(ehr.=) r.resident"	/* one shard on Citus */
 		" WHERE r.resident OPERATOR(ehr.=) $1 AND r.item OPERATOR(pg_catalog.=) ANY ($2)",
 		2, args);
 

@@ -443,11 +443,16 @@ AS $$
 DECLARE
     p   bigint := ehr._require_practitioner();
     r   ehr.access_request;
+    rid ehr.resident_id;
     g   bigint;
 BEGIN
     -- The row lock makes the code single use: a second confirmer waits here and
-    -- then sees used_at set.
-    SELECT * INTO r FROM ehr.access_request a WHERE a.id OPERATOR(pg_catalog.=) request FOR UPDATE;
+    -- then sees used_at set. The lock names the resident too (a request's resident
+    -- never changes), so that on Citus it routes to the resident's shard
+    -- (docs/scale-out.md); on one node it is the same row.
+    SELECT a.resident INTO rid FROM ehr.access_request a WHERE a.id OPERATOR(pg_catalog.=) request;
+    SELECT * INTO r FROM ehr.access_request a
+     WHERE a.resident OPERATOR(ehr.=) rid AND a.id OPERATOR(pg_catalog.=) request FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = '42704',
             MESSAGE = pg_catalog.format('access request %s does not exist', request),
@@ -467,7 +472,7 @@ BEGIN
             pg_catalog.now() OPERATOR(pg_catalog.+) pg_catalog.current_setting('ehr.grant_ttl')::interval)
     RETURNING id INTO g;
     UPDATE ehr.access_request a SET used_at = pg_catalog.now(), grant_id = g
-     WHERE a.id OPERATOR(pg_catalog.=) request;
+     WHERE a.resident OPERATOR(ehr.=) r.resident AND a.id OPERATOR(pg_catalog.=) request;
     PERFORM ehr._audit('confirm_ok', p, r.institution, r.resident, NULL, NULL, g, request,
                        pg_catalog.array_to_string(r.categories, ','));
     RETURN g;
@@ -485,8 +490,12 @@ AS $$
 DECLARE
     p bigint := ehr.current_practitioner();
     g ehr.access_grant;
+    rid ehr.resident_id;
 BEGIN
-    SELECT * INTO g FROM ehr.access_grant a WHERE a.id OPERATOR(pg_catalog.=) "grant" FOR UPDATE;
+    -- Lock by (resident, id): on Citus that routes to one shard (docs/scale-out.md).
+    SELECT a.resident INTO rid FROM ehr.access_grant a WHERE a.id OPERATOR(pg_catalog.=) "grant";
+    SELECT * INTO g FROM ehr.access_grant a
+     WHERE a.resident OPERATOR(ehr.=) rid AND a.id OPERATOR(pg_catalog.=) "grant" FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = '42704',
             MESSAGE = pg_catalog.format('access grant %s does not exist', "grant"),
@@ -503,7 +512,8 @@ BEGIN
             MESSAGE = pg_catalog.format('access grant %s has already ended', "grant"),
             DETAIL = 'Seeing the records again needs a new request.';
     END IF;
-    UPDATE ehr.access_grant a SET ended_at = pg_catalog.now() WHERE a.id OPERATOR(pg_catalog.=) "grant";
+    UPDATE ehr.access_grant a SET ended_at = pg_catalog.now()
+     WHERE a.resident OPERATOR(ehr.=) g.resident AND a.id OPERATOR(pg_catalog.=) "grant";
     PERFORM ehr._audit('grant_end', g.practitioner, g.institution, g.resident, NULL, NULL, "grant", g.request,
                        CASE WHEN g.practitioner IS DISTINCT FROM p THEN 'ended by ' OPERATOR(pg_catalog.||) session_user ELSE NULL END);
 END

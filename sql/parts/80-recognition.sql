@@ -387,17 +387,29 @@ COMMENT ON TRIGGER recognition_decide ON ehr.recognition IS
 -- Clinicians (directly or through a gateway) record decisions and read them;
 -- only the columns the doctor chooses are insertable.
 GRANT SELECT ON ehr.recognition TO ehr_clinician, ehr_gateway, ehr_admin;
-GRANT INSERT (result, encounter, accepted, reason, note) ON ehr.recognition TO ehr_clinician, ehr_gateway;
+-- resident too, which the trigger replaces by the result's resident (ehr.recognize
+-- passes it so that Citus can route the INSERT)
+GRANT INSERT (result, encounter, accepted, reason, note, resident) ON ehr.recognition TO ehr_clinician, ehr_gateway;
 
 CREATE FUNCTION ehr.recognize(result bigint, encounter bigint, accepted boolean,
                               reason text DEFAULT NULL, note text DEFAULT NULL)
     RETURNS bigint
-    LANGUAGE sql VOLATILE PARALLEL UNSAFE
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     AS $$
-        INSERT INTO ehr.recognition (result, encounter, accepted, reason, note)
-        VALUES ($1, $2, $3, $4, $5)
-        RETURNING id
-    $$;
+DECLARE
+    rid ehr.resident_id;
+    new_id bigint;
+BEGIN
+    -- The resident goes into the INSERT itself (the trigger checks and overwrites
+    -- it): Citus routes an INSERT by its distribution column before any trigger
+    -- runs (docs/scale-out.md). Read as the caller, like the trigger's reads.
+    SELECT e.resident INTO rid FROM ehr.encounter AS e WHERE e.id OPERATOR(pg_catalog.=) recognize.encounter;
+    INSERT INTO ehr.recognition (result, encounter, accepted, reason, note, resident)
+    VALUES (recognize.result, recognize.encounter, recognize.accepted, recognize.reason, recognize.note, rid)
+    RETURNING recognition.id INTO new_id;
+    RETURN new_id;
+END
+$$;
 REVOKE ALL ON FUNCTION ehr.recognize(bigint, bigint, boolean, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ehr.recognize(bigint, bigint, boolean, text, text) TO ehr_clinician, ehr_gateway, ehr_admin;
 COMMENT ON FUNCTION ehr.recognize(bigint, bigint, boolean, text, text) IS
