@@ -49,6 +49,7 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
+#include "utils/typcache.h"
 
 const char *const ehr_category_labels[EHR_N_CATEGORIES] = {"lab", "exam", "emr", "archive"};
 
@@ -213,15 +214,185 @@ ehr_category_bit(const char *label)
 	return 0;
 }
 
+/* ------------------------------------------------------- Citus placements */
+
+/*
+ * Under Citus (docs/scale-out.md section 2) the relation ehr.<table> on a node
+ * is an empty shell: the rows live in shard relations ehr.<table>_<shardid>,
+ * and a node holds only its own shards. Consent state is read with direct
+ * scans, never with a query (inside a shard query a query of a distributed
+ * table would be a nested distributed query, which Citus refuses), so the
+ * scans go to the local placement: the one shard of a reference table, or the
+ * shard of a hash-distributed table whose hash range holds the resident. That
+ * shard is co-located with the row being checked, hence on this node. The
+ * shard map is read once per transaction. Without Citus (no
+ * pg_catalog.pg_dist_partition) the table itself is read, as on one node.
+ */
+#define N_PLACED 4
+
+typedef struct Placement
+{
+	const char *table;
+	LocalTransactionId lxid;	/* the map is valid in this transaction only */
+	Oid			relid;			/* the table (shell under Citus) */
+	int			nshards;		/* 0: not distributed, read relid itself */
+	char		method;			/* 'h' hash-distributed, 'n' reference */
+	int64	   *shardid;		/* by ascending hash range */
+	int32	   *minh;
+	int32	   *maxh;
+	Oid		   *local;			/* the shard's relation here, or InvalidOid */
+	FmgrInfo   *hashfn;			/* hash of ehr.resident_id (Citus's hash) */
+} Placement;
+
+static Placement placements[N_PLACED];
+
+static Oid	ehr_type(const char *name);
+
+static void
+placement_load(Placement *pl, const char *table)
+{
+	Oid			nsp = get_namespace_oid("ehr", false);
+	Oid			argt[1] = {OIDOID};
+	Datum		argv[1];
+	int			i,
+				n;
+
+	pl->table = table;
+	pl->relid = ehr_relid(table);
+	pl->nshards = 0;
+	pl->lxid = MyProc->lxid;
+	if (!OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)))
+		return;
+
+	argv[0] = ObjectIdGetDatum(pl->relid);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT p.partmethod::pg_catalog.text, s.shardid,"
+							  "       s.shardminvalue::pg_catalog.int4, s.shardmaxvalue::pg_catalog.int4"
+							  "  FROM pg_catalog.pg_dist_partition AS p"
+							  "  JOIN pg_catalog.pg_dist_shard AS s"
+							  "    ON s.logicalrelid OPERATOR(pg_catalog.=) p.logicalrelid"
+							  " WHERE p.logicalrelid::pg_catalog.oid OPERATOR(pg_catalog.=) $1"
+							  " ORDER BY 3",
+							  1, argt, argv, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "reading the Citus shard map of ehr.%s failed", table);
+	n = (int) SPI_processed;
+	if (n > 0)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+		TypeCacheEntry *tc;
+
+		pl->shardid = palloc(sizeof(int64) * n);
+		pl->minh = palloc(sizeof(int32) * n);
+		pl->maxh = palloc(sizeof(int32) * n);
+		pl->local = palloc(sizeof(Oid) * n);
+		for (i = 0; i < n; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+			char	   *m = SPI_getvalue(tup, desc, 1);
+
+			pl->method = m != NULL ? m[0] : '?';
+			pl->shardid[i] = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+			pl->minh[i] = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
+			if (isnull)
+				pl->minh[i] = PG_INT32_MIN;
+			pl->maxh[i] = DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull));
+			if (isnull)
+				pl->maxh[i] = PG_INT32_MAX;
+			pl->local[i] = get_relname_relid(psprintf("%s_" INT64_FORMAT, table, pl->shardid[i]), nsp);
+		}
+		tc = lookup_type_cache(ehr_type("resident_id"), TYPECACHE_HASH_PROC_FINFO);
+		pl->hashfn = &tc->hash_proc_finfo;
+		MemoryContextSwitchTo(old);
+		if (pl->method != 'h' && pl->method != 'n')
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("ehr.%s is distributed by method \"%c\"", table, pl->method),
+					 errdetail("Under Citus, ehr's consent state is hash-distributed by resident or a reference table (docs/scale-out.md).")));
+		pl->nshards = n;
+	}
+	SPI_finish();
+}
+
+/* The placement map of ehr.<table> (a string constant) for this transaction. */
+static Placement *
+placement_of(const char *table)
+{
+	int			i;
+
+	for (i = 0; i < N_PLACED; i++)
+		if (placements[i].table == table || placements[i].table == NULL ||
+			strcmp(placements[i].table, table) == 0)
+			break;
+	if (i == N_PLACED)
+		elog(ERROR, "too many placed ehr tables");
+	if (placements[i].table == NULL || placements[i].lxid != MyProc->lxid)
+		placement_load(&placements[i], table);
+	return &placements[i];
+}
+
+/*
+ * The relation holding the resident's rows of the table here (the resident is
+ * ignored for a reference table), and its shard id (0: the table itself).
+ * InvalidOid when that shard is not on this node.
+ */
+static Oid
+placed_rel(const Placement *pl, ResidentId r, int64 *shardid)
+{
+	int32		h;
+	int			lo,
+				hi;
+
+	*shardid = 0;
+	if (pl->nshards == 0)
+		return pl->relid;
+	if (pl->method == 'n')
+	{
+		*shardid = pl->shardid[0];
+		return pl->local[0];
+	}
+	h = DatumGetInt32(FunctionCall1Coll(pl->hashfn, InvalidOid, ResidentIdGetDatum(r)));
+	lo = 0;
+	hi = pl->nshards - 1;
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (h < pl->minh[mid])
+			hi = mid - 1;
+		else if (h > pl->maxh[mid])
+			lo = mid + 1;
+		else
+		{
+			*shardid = pl->shardid[mid];
+			return pl->local[mid];
+		}
+	}
+	return InvalidOid;
+}
+
+/* The index idxname of the table, or of its shard (Citus names it <idx>_<shardid>). */
+static Oid
+placed_index(const char *idxname, int64 shardid)
+{
+	Oid			nsp = get_namespace_oid("ehr", false);
+
+	if (shardid == 0)
+		return get_relname_relid(idxname, nsp);
+	return get_relname_relid(psprintf("%s_" INT64_FORMAT, idxname, shardid), nsp);
+}
+
 /* ---------------------------------------------------------------- the actor */
 
 /* The practitioner mapped to the session user, if any (index probe). */
 static void
 actor_from_db_role(EhrActor *actor)
 {
-	Oid			relid = ehr_relid("practitioner");
-	Oid			idxid = get_relname_relid("practitioner_db_role_key",
-										  get_namespace_oid("ehr", false));
+	int64		shard;
+	Oid			relid = placed_rel(placement_of("practitioner"), 0, &shard);
+	Oid			idxid = placed_index("practitioner_db_role_key", shard);
 	char	   *role = GetUserNameFromId(GetSessionUserId(), true);
 	NameData	rolename;
 	Relation	rel,
@@ -229,10 +400,11 @@ actor_from_db_role(EhrActor *actor)
 	SysScanDesc scan;
 	ScanKeyData key;
 	HeapTuple	tup;
-	AttrNumber	a_role = attnum_of(relid, "db_role");
+	AttrNumber	a_role;
 
-	if (role == NULL || !OidIsValid(idxid))
+	if (role == NULL || !OidIsValid(relid) || !OidIsValid(idxid))
 		return;
+	a_role = attnum_of(relid, "db_role");
 	namestrcpy(&rolename, role);
 	rel = table_open(relid, AccessShareLock);
 	idx = index_open(idxid, AccessShareLock);
@@ -340,6 +512,7 @@ ehr_act_as(PG_FUNCTION_ARGS)
 {
 	int64		id = PG_GETARG_INT64(0);
 	Oid			relid;
+	int64		shard;
 	Relation	rel;
 	SysScanDesc scan;
 	ScanKeyData key;
@@ -350,10 +523,15 @@ ehr_act_as(PG_FUNCTION_ARGS)
 	char		buf[64 + ORG_CODE_LEN];
 
 	require_gateway("ehr.act_as");
-	relid = ehr_relid("practitioner");
+	relid = placed_rel(placement_of("practitioner"), 0, &shard);
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("ehr.practitioner has no placement on this node"),
+				 errdetail("Under Citus, ehr.act_as runs on a node holding the reference tables: add the coordinator with citus_set_coordinator_host (docs/scale-out.md).")));
 	rel = table_open(relid, AccessShareLock);
 	ScanKeyInit(&key, attnum_of(relid, "id"), BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(id));
-	scan = systable_beginscan(rel, get_relname_relid("practitioner_pkey", get_namespace_oid("ehr", false)),
+	scan = systable_beginscan(rel, placed_index("practitioner_pkey", shard),
 							  true, read_snapshot(), 1, &key);
 	if ((tup = systable_getnext(scan)) != NULL)
 	{
@@ -667,6 +845,8 @@ load_grants(AccessState *s)
 	GrantRow   *rows;
 	int			n = 0,
 				cap = 64;
+	Placement  *pl;
+	int			place;
 
 	if (have_gen && gcache.valid && gcache.generation == gen && gcache.relid == relid &&
 		gcache.practitioner == s->actor.practitioner &&
@@ -677,54 +857,68 @@ load_grants(AccessState *s)
 		return;
 	}
 
-	idxid = get_relname_relid("access_grant_practitioner_idx", get_namespace_oid("ehr", false));
-	a_id = attnum_of(relid, "id") - 1;
-	a_res = attnum_of(relid, "resident") - 1;
-	a_bits = attnum_of(relid, "category_bits") - 1;
-	a_bg = attnum_of(relid, "break_glass") - 1;
-	a_exp = attnum_of(relid, "expires_at") - 1;
-	a_end = attnum_of(relid, "ended_at") - 1;
-	rel = table_open(relid, AccessShareLock);
-	desc = RelationGetDescr(rel);
-	values = palloc(sizeof(Datum) * desc->natts);
-	nulls = palloc(sizeof(bool) * desc->natts);
+	/*
+	 * The table, or under Citus every shard of it on this node: the rows this
+	 * node checks are of residents whose shards are here (co-location).
+	 */
+	pl = placement_of("access_grant");
 	rows = palloc(sizeof(GrantRow) * cap);
-	ScanKeyInit(&key, attnum_of(relid, "practitioner"), BTEqualStrategyNumber, F_INT8EQ,
-				Int64GetDatum(s->actor.practitioner));
 	/*
 	 * The latest committed grants (and this transaction's own), read after gen.
 	 * In parallel mode no new snapshot may be taken: the query's, uncached.
 	 */
 	if (IsInParallelMode())
 		have_gen = false;
-	scan = systable_beginscan(rel, idxid, true,
-							  have_gen ? GetLatestSnapshot() : read_snapshot(), 1, &key);
-	while ((tup = systable_getnext(scan)) != NULL)
+	for (place = 0; place < Max(pl->nshards, 1); place++)
 	{
-		TimestampTz exp;
+		Oid			srel = pl->nshards == 0 ? relid : pl->local[place];
 
-		heap_deform_tuple(tup, desc, values, nulls);
-		if (!nulls[a_end])
-			continue;			/* ended */
-		if (nulls[a_exp] || (exp = DatumGetTimestampTz(values[a_exp])) <= now)
-			continue;			/* expired */
-		if (exp < valid_until)
-			valid_until = exp;
-		if (n == cap)
+		if (!OidIsValid(srel))
+			continue;
+		idxid = placed_index("access_grant_practitioner_idx", pl->nshards == 0 ? 0 : pl->shardid[place]);
+		a_id = attnum_of(srel, "id") - 1;
+		a_res = attnum_of(srel, "resident") - 1;
+		a_bits = attnum_of(srel, "category_bits") - 1;
+		a_bg = attnum_of(srel, "break_glass") - 1;
+		a_exp = attnum_of(srel, "expires_at") - 1;
+		a_end = attnum_of(srel, "ended_at") - 1;
+		rel = table_open(srel, AccessShareLock);
+		desc = RelationGetDescr(rel);
+		values = palloc(sizeof(Datum) * desc->natts);
+		nulls = palloc(sizeof(bool) * desc->natts);
+		ScanKeyInit(&key, attnum_of(srel, "practitioner"), BTEqualStrategyNumber, F_INT8EQ,
+					Int64GetDatum(s->actor.practitioner));
+		scan = systable_beginscan(rel, idxid, true,
+								  have_gen ? GetLatestSnapshot() : read_snapshot(), 1, &key);
+		while ((tup = systable_getnext(scan)) != NULL)
 		{
-			cap *= 2;
-			rows = repalloc(rows, sizeof(GrantRow) * cap);
+			TimestampTz exp;
+
+			heap_deform_tuple(tup, desc, values, nulls);
+			if (!nulls[a_end])
+				continue;			/* ended */
+			if (nulls[a_exp] || (exp = DatumGetTimestampTz(values[a_exp])) <= now)
+				continue;			/* expired */
+			if (exp < valid_until)
+				valid_until = exp;
+			if (n == cap)
+			{
+				cap *= 2;
+				rows = repalloc(rows, sizeof(GrantRow) * cap);
+			}
+			rows[n].gid = DatumGetInt64(values[a_id]);
+			rows[n].resident = DatumGetResidentId(values[a_res]);
+			rows[n].break_glass = DatumGetBool(values[a_bg]);
+			rows[n].bits = nulls[a_bits] ? 0 : (DatumGetInt16(values[a_bits]) & EHR_CAT_ALL);
+			rows[n].closed = 0;
+			rows[n].closed_known = false;
+			n++;
 		}
-		rows[n].gid = DatumGetInt64(values[a_id]);
-		rows[n].resident = DatumGetResidentId(values[a_res]);
-		rows[n].break_glass = DatumGetBool(values[a_bg]);
-		rows[n].bits = nulls[a_bits] ? 0 : (DatumGetInt16(values[a_bits]) & EHR_CAT_ALL);
-		rows[n].closed = 0;
-		rows[n].closed_known = false;
-		n++;
+		systable_endscan(scan);
+		table_close(rel, AccessShareLock);
+		pfree(values);
+		pfree(nulls);
 	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
 
 	/*
 	 * A copy to keep also holds the switches of its residents, read with the
@@ -761,8 +955,6 @@ load_grants(AccessState *s)
 		gcache.relid = relid;
 		gcache.valid = true;
 	}
-	pfree(values);
-	pfree(nulls);
 	pfree(rows);
 }
 
@@ -822,10 +1014,11 @@ consent_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 static int
 closed_bits(ResidentId resident, Snapshot snap, const Oid *cat_oids)
 {
-	Oid			relid = ehr_relid("sharing");
-	Oid			idxid = get_relname_relid("sharing_pkey", get_namespace_oid("ehr", false));
-	AttrNumber	a_cat = attnum_of(relid, "category"),
-				a_open = attnum_of(relid, "open");
+	int64		shard;
+	Oid			relid = placed_rel(placement_of("sharing"), resident, &shard);
+	Oid			idxid;
+	AttrNumber	a_cat,
+				a_open;
 	Relation	rel,
 				idx;
 	SysScanDesc scan;
@@ -833,6 +1026,11 @@ closed_bits(ResidentId resident, Snapshot snap, const Oid *cat_oids)
 	HeapTuple	tup;
 	int			closed = 0;
 
+	if (!OidIsValid(relid))
+		return EHR_CAT_ALL;		/* the resident's shard is elsewhere: closed */
+	idxid = placed_index("sharing_pkey", shard);
+	a_cat = attnum_of(relid, "category");
+	a_open = attnum_of(relid, "open");
 	rel = table_open(relid, AccessShareLock);
 	idx = index_open(idxid, AccessShareLock);
 	eq_key(&key, idx, 1, attnum_of(relid, "resident"), ResidentIdGetDatum(resident));
@@ -1001,15 +1199,18 @@ ehr_can_access(PG_FUNCTION_ARGS)
 static bool
 care_relation(ResidentId r, const OrgCode *inst)
 {
-	Oid			relid = ehr_relid("resident_institution");
-	Oid			idxid = get_relname_relid("resident_institution_pkey",
-										  get_namespace_oid("ehr", false));
+	int64		shard;
+	Oid			relid = placed_rel(placement_of("resident_institution"), r, &shard);
+	Oid			idxid;
 	Relation	rel,
 				idx;
 	SysScanDesc scan;
 	ScanKeyData keys[2];
 	bool		found;
 
+	if (!OidIsValid(relid))
+		return false;			/* the resident's shard is elsewhere */
+	idxid = placed_index("resident_institution_pkey", shard);
 	rel = table_open(relid, AccessShareLock);
 	idx = index_open(idxid, AccessShareLock);
 	eq_key(&keys[0], idx, 1, attnum_of(relid, "resident"), ResidentIdGetDatum(r));
