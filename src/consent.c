@@ -55,6 +55,7 @@ const char *const ehr_category_labels[EHR_N_CATEGORIES] = {"lab", "exam", "emr",
 
 /* GUCs */
 static char *actor_setting = NULL;
+static char *actor_token_setting = NULL;
 static int	grant_ttl_s = 12 * 3600;
 static int	code_ttl_s = 300;
 static int	break_glass_ttl_s = 3600;
@@ -98,6 +99,13 @@ ehr_consent_init(void)
 							   PGC_SUSET,
 							   GUC_NO_RESET_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
 							   check_actor, NULL, NULL);
+	DefineCustomStringVariable("ehr.actor_token",
+							   "The actor of this transaction, signed, for the workers of a Citus cluster (set by ehr.act_as).",
+							   "<actor>/<expiry, Unix seconds>/<HMAC-SM3, hex>; honoured only under Citus, where ehr.actor is empty, for members of ehr_gateway.",
+							   &actor_token_setting, "",
+							   PGC_USERSET,
+							   GUC_NO_RESET_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE | GUC_NO_SHOW_ALL,
+							   NULL, NULL, NULL);
 	RegisterXactCallback(consent_xact_callback, NULL);
 	RegisterSubXactCallback(consent_subxact_callback, NULL);
 	DefineCustomIntVariable("ehr.code_ttl",
@@ -439,6 +447,142 @@ static Oid	role_actor_nsp = InvalidOid;
 static uint64 role_actor_gen = 0;
 static bool consent_changed_in_xact = false;
 
+/* ------------------------------------------------ the actor on Citus workers */
+
+/*
+ * ehr.act_as sets ehr.actor in C, which Citus never forwards, and a pool role
+ * could not set that superuser-only setting on a worker anyway. Under Citus
+ * act_as therefore also runs SET LOCAL ehr.actor_token = '<actor>/<expiry>/<mac>'
+ * (with citus.propagate_set_commands = 'local', so Citus sends it to every
+ * worker connection of the transaction). MAC = HMAC-SM3 under a key derived
+ * from the access_code key (the same on every node, docs/scale-out.md) over
+ * the actor, the expiry and the session user. A worker takes the actor from a
+ * token only when ehr.actor is empty, Citus is present, the session user is a
+ * member of ehr_gateway (who may name any actor anyway), the expiry has not
+ * passed and the MAC verifies; anything else is nobody acting.
+ */
+#define ACTOR_TOKEN_TTL_S	3600
+
+static bool
+citus_present(void)
+{
+	return OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE));
+}
+
+static void
+actor_token_mac(const char *actor, int64 expiry, const char *role, char *hex)
+{
+	static const char label[] = "ehr.actor_token key";
+	static const char digits[] = "0123456789abcdef";
+	EhrKey		key;
+	uint8		sub[EHR_SM3_LEN];
+	uint8		mac[EHR_SM3_LEN];
+	char	   *msg = psprintf("%s/" INT64_FORMAT "/%s", actor, expiry, role);
+	int			i;
+
+	ehr_keyring_get("access_code", &key);
+	ehr_hmac_sm3(key.bytes, key.len, (const uint8 *) label, sizeof(label) - 1, sub);
+	ehr_wipe(&key, sizeof(key));
+	ehr_hmac_sm3(sub, sizeof(sub), (const uint8 *) msg, strlen(msg), mac);
+	ehr_wipe(sub, sizeof(sub));
+	for (i = 0; i < EHR_SM3_LEN; i++)
+	{
+		hex[2 * i] = digits[mac[i] >> 4];
+		hex[2 * i + 1] = digits[mac[i] & 15];
+	}
+	hex[2 * EHR_SM3_LEN] = '\0';
+	pfree(msg);
+}
+
+/* Under Citus: send the actor to the workers of this transaction. */
+static void
+send_actor_token(const char *actor)
+{
+	int64		expiry;
+	char		hex[2 * EHR_SM3_LEN + 1];
+	char	   *role;
+	char	   *token;
+
+	if (!citus_present())
+		return;
+	expiry = (int64) timestamptz_to_time_t(GetCurrentTimestamp()) + ACTOR_TOKEN_TTL_S;
+	role = GetUserNameFromId(GetSessionUserId(), false);
+	actor_token_mac(actor, expiry, role, hex);
+	token = psprintf("%s/" INT64_FORMAT "/%s", actor, expiry, hex);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SET LOCAL citus.propagate_set_commands = 'local'", false, 0) != SPI_OK_UTILITY ||
+		SPI_execute(psprintf("SET LOCAL ehr.actor_token = %s", quote_literal_cstr(token)), false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "setting ehr.actor_token failed");
+	SPI_finish();
+}
+
+/* The verified actor of the token, cached for the token's text. */
+static char token_verified[128];
+static EhrActor token_actor;
+static int64 token_expiry;
+
+static bool
+actor_from_token(const char *tok, EhrActor *actor)
+{
+	const char *s1,
+			   *s2;
+	char	   *act;
+	int64		expiry;
+	char		hex[2 * EHR_SM3_LEN + 1];
+	char	   *role;
+	bool		ok;
+
+	if (strlen(tok) < sizeof(token_verified) && strcmp(tok, token_verified) == 0)
+	{
+		if ((int64) timestamptz_to_time_t(GetCurrentTimestamp()) >= token_expiry)
+			return false;
+		*actor = token_actor;
+		return true;
+	}
+	if (!citus_present() ||
+		!is_member_of_role(GetSessionUserId(), get_role_oid("ehr_gateway", false)))
+		return false;
+	s2 = strrchr(tok, '/');
+	if (s2 == NULL || s2 == tok || strlen(s2 + 1) != 2 * EHR_SM3_LEN)
+		return false;
+	for (s1 = s2 - 1; s1 > tok && *s1 != '/'; s1--)
+		;
+	if (*s1 != '/' || s1 + 1 == s2)
+		return false;
+	act = pnstrdup(tok, s1 - tok);
+	expiry = strtoi64(s1 + 1, NULL, 10);
+	if (expiry <= (int64) timestamptz_to_time_t(GetCurrentTimestamp()))
+		return false;
+	role = GetUserNameFromId(GetSessionUserId(), false);
+	actor_token_mac(act, expiry, role, hex);
+	ok = ehr_const_time_equal(hex, s2 + 1, 2 * EHR_SM3_LEN);
+	if (!ok)
+		return false;
+	memset(actor, 0, sizeof(EhrActor));
+	if (act[0] == 'p' && act[1] == ':' && strchr(act + 2, ':') != NULL &&
+		strlen(strchr(act + 2, ':') + 1) == ORG_CODE_LEN)
+	{
+		actor->kind = EHR_ACTOR_PRACTITIONER;
+		actor->practitioner = strtoi64(act + 2, NULL, 10);
+		memcpy(actor->institution.data, strchr(act + 2, ':') + 1, ORG_CODE_LEN);
+	}
+	else if (act[0] == 'r' && act[1] == ':')
+	{
+		actor->kind = EHR_ACTOR_RESIDENT;
+		actor->resident = (ResidentId) strtoi64(act + 2, NULL, 10);
+	}
+	else
+		return false;
+	if (strlen(tok) < sizeof(token_verified))
+	{
+		strlcpy(token_verified, tok, sizeof(token_verified));
+		token_actor = *actor;
+		token_expiry = expiry;
+	}
+	return true;
+}
+
 void
 ehr_current_actor(EhrActor *actor)
 {
@@ -447,6 +591,12 @@ ehr_current_actor(EhrActor *actor)
 	bool		have_gen;
 
 	memset(actor, 0, sizeof(EhrActor));
+	if ((v == NULL || v[0] == '\0') && actor_token_setting != NULL && actor_token_setting[0] != '\0')
+	{
+		if (actor_from_token(actor_token_setting, actor))
+			return;
+		memset(actor, 0, sizeof(EhrActor));
+	}
 	if (v != NULL && v[0] == 'p' && v[1] == ':')
 	{
 		const char *colon = strchr(v + 2, ':');
@@ -559,6 +709,7 @@ ehr_act_as(PG_FUNCTION_ARGS)
 				 errdetail("An inactive practitioner cannot act.")));
 	snprintf(buf, sizeof(buf), "p:" INT64_FORMAT ":%.*s", id, ORG_CODE_LEN, inst.data);
 	set_actor(buf);
+	send_actor_token(buf);
 	PG_RETURN_VOID();
 }
 
@@ -574,6 +725,7 @@ ehr_act_as_resident(PG_FUNCTION_ARGS)
 	require_gateway("ehr.act_as_resident");
 	snprintf(buf, sizeof(buf), "r:" INT64_FORMAT, (int64) r);
 	set_actor(buf);
+	send_actor_token(buf);
 	PG_RETURN_VOID();
 }
 
@@ -581,6 +733,7 @@ ehr_act_as_resident(PG_FUNCTION_ARGS)
 typedef struct ActorCache
 {
 	const char *setting;		/* actor_setting it was read for */
+	const char *token;			/* and actor_token_setting */
 	EhrActor	actor;
 } ActorCache;
 
@@ -589,12 +742,13 @@ cached_actor(FunctionCallInfo fcinfo)
 {
 	ActorCache *c = (ActorCache *) fcinfo->flinfo->fn_extra;
 
-	if (c == NULL || c->setting != actor_setting)
+	if (c == NULL || c->setting != actor_setting || c->token != actor_token_setting)
 	{
 		if (c == NULL)
 			c = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ActorCache));
 		ehr_current_actor(&c->actor);
 		c->setting = actor_setting;
+		c->token = actor_token_setting;
 		fcinfo->flinfo->fn_extra = c;
 	}
 	return &c->actor;
@@ -660,6 +814,7 @@ typedef struct ResEntry
 typedef struct AccessState
 {
 	const char *setting;		/* actor_setting it was loaded for */
+	const char *token;			/* and actor_token_setting */
 	EhrActor	actor;
 	Oid			cat_oids[EHR_N_CATEGORIES];
 	Oid			last_cat;		/* one-entry cache of the category lookup */
@@ -1079,6 +1234,7 @@ access_state_load(FunctionCallInfo fcinfo)
 	else
 		pfree(s->entries);
 	s->setting = actor_setting;
+	s->token = actor_token_setting;
 	s->count = 0;
 	memset(s->filter, 0, sizeof(s->filter));
 	s->mask = 127;
@@ -1100,7 +1256,7 @@ access_state(FunctionCallInfo fcinfo)
 {
 	AccessState *s = (AccessState *) fcinfo->flinfo->fn_extra;
 
-	if (likely(s != NULL && s->setting == actor_setting))
+	if (likely(s != NULL && s->setting == actor_setting && s->token == actor_token_setting))
 		return s;
 	return access_state_load(fcinfo);
 }
