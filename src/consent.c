@@ -456,7 +456,8 @@ static bool consent_changed_in_xact = false;
  * (with citus.propagate_set_commands = 'local', so Citus sends it to every
  * worker connection of the transaction). MAC = HMAC-SM3 under a key derived
  * from the access_code key (the same on every node, docs/scale-out.md) over
- * the actor, the expiry and the session user. A worker takes the actor from a
+ * the actor, the expiry and the current user (the role Citus logs in to the
+ * workers as, hence the worker's session user). A worker takes the actor from a
  * token only when ehr.actor is empty, Citus is present, the session user is a
  * member of ehr_gateway (who may name any actor anyway), the expiry has not
  * passed and the MAC verifies; anything else is nobody acting.
@@ -506,7 +507,8 @@ send_actor_token(const char *actor)
 	if (!citus_present())
 		return;
 	expiry = (int64) timestamptz_to_time_t(GetCurrentTimestamp()) + ACTOR_TOKEN_TTL_S;
-	role = GetUserNameFromId(GetSessionUserId(), false);
+	/* Citus connects to the workers as the current user: their session user */
+	role = GetUserNameFromId(GetUserId(), false);
 	actor_token_mac(actor, expiry, role, hex);
 	token = psprintf("%s/" INT64_FORMAT "/%s", actor, expiry, hex);
 	if (SPI_connect() != SPI_OK_CONNECT)
