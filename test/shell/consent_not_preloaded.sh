@@ -5,16 +5,9 @@
 set -uo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 
-dir=$(mktemp -d "${EHR_TMP:-/tmp}/nopreload-XXXXXX"); chmod 755 "$dir"
-[ "$(id -u)" = 0 ] && chown postgres: "$dir"
-start_cluster "$dir/c" "shared_preload_libraries = ''" >/dev/null 2>&1 || { echo "Bail out! cannot start a cluster"; exit 1; }
-cleanup() { stop_cluster "$dir/c"; rm -rf "$dir"; }
-trap cleanup EXIT
+. "$(dirname "$0")/../../scripts/tap.sh"
+own_cluster nopreload "shared_preload_libraries = ''"
 
-n=0
-ok()     { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $*"; }
-check()  { if [ "$1" = "$2" ]; then ok "$3"; else not_ok "$3 (got '$1', want '$2')"; fi; }
 echo "1..6"
 
 check "$(psql -X -At -d postgres -c "SHOW shared_preload_libraries")" "" "the cluster does not preload ehr"

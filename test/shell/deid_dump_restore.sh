@@ -23,10 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-n=0
-ok()     { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $*"; }
-check()  { if [ "$1" = "$2" ]; then ok "$3"; else not_ok "$3 (got '$1', want '$2')"; fi; }
+. "$(dirname "$0")/../../scripts/tap.sh"
 q()      { psql -X -q -At -v ON_ERROR_STOP=1 -U postgres -d "$1" -c "$2"; }
 echo "1..8"
 

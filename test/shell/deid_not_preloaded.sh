@@ -5,15 +5,9 @@
 set -uo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 
-dir=$(mktemp -d "${EHR_TMP:-/tmp}/deid-nopreload-XXXXXX"); chmod 755 "$dir"
-[ "$(id -u)" = 0 ] && chown postgres: "$dir"
-start_cluster "$dir/c" "shared_preload_libraries = ''" >/dev/null 2>&1 || { echo "Bail out! cannot start a cluster"; exit 1; }
-cleanup() { stop_cluster "$dir/c"; rm -rf "$dir"; }
-trap cleanup EXIT
+. "$(dirname "$0")/../../scripts/tap.sh"
+own_cluster deid-nopreload "shared_preload_libraries = ''"
 
-n=0
-ok()     { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $*"; }
 echo "1..5"
 
 err=$(psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE EXTENSION ehr" \

@@ -22,11 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-n=0
-ok()     { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $*"; }
-check()  { if [ "$1" = "$2" ]; then ok "$3"; else not_ok "$3"; echo "#   got:  $1" | head -20; echo "#   want: $2"; fi; }
-has()    { if grep -qF -- "$2" <<<"$1"; then ok "$3"; else not_ok "$3"; sed 's/^/#   /' <<<"$1" | head -20; echo "#   wanted: $2"; fi; }
+. "$(dirname "$0")/../../scripts/tap.sh"
 hasnt()  { if grep -qF -- "$2" <<<"$1"; then not_ok "$3"; sed 's/^/#   /' <<<"$1" | head -20; echo "#   unwanted: $2"; else ok "$3"; fi; }
 bail()   { echo "Bail out! $*"; exit 1; }
 
