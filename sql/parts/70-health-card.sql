@@ -433,10 +433,14 @@ CREATE FUNCTION ehr.confirm_access_by_health_code(request bigint, payload text) 
 DECLARE
     p  bigint := ehr._require_practitioner();
     rq ehr.access_request;
+    rid ehr.resident_id;
     r  record;
     g  bigint;
 BEGIN
-    SELECT * INTO rq FROM ehr.access_request a WHERE a.id OPERATOR(pg_catalog.=) request FOR UPDATE;
+    -- locked by (resident, id): one shard under Citus (docs/scale-out.md), the same row on one node
+    SELECT a.resident INTO rid FROM ehr.access_request a WHERE a.id OPERATOR(pg_catalog.=) request;
+    SELECT * INTO rq FROM ehr.access_request a
+     WHERE a.resident OPERATOR(ehr.=) rid AND a.id OPERATOR(pg_catalog.=) request FOR UPDATE;
     IF NOT FOUND THEN
         PERFORM ehr._health_card_log(NULL, NULL, 'authorize', 'no_request', p, NULL, request);
         RAISE EXCEPTION USING ERRCODE = 'undefined_object',
@@ -489,8 +493,10 @@ BEGIN
     END IF;
 
     g := ehr._health_card_grant(p, rq.resident, rq.categories::text[]);
-    UPDATE ehr.access_grant ag SET request = rq.id WHERE ag.id OPERATOR(pg_catalog.=) g;
-    UPDATE ehr.access_request a SET used_at = pg_catalog.now(), grant_id = g WHERE a.id OPERATOR(pg_catalog.=) rq.id;
+    UPDATE ehr.access_grant ag SET request = rq.id
+     WHERE ag.resident OPERATOR(ehr.=) rq.resident AND ag.id OPERATOR(pg_catalog.=) g;
+    UPDATE ehr.access_request a SET used_at = pg_catalog.now(), grant_id = g
+     WHERE a.resident OPERATOR(ehr.=) rq.resident AND a.id OPERATOR(pg_catalog.=) rq.id;
     UPDATE ehr.health_code h SET grant_id = g
      WHERE h.card_id OPERATOR(pg_catalog.=) (r.card).card_id AND h.validity OPERATOR(pg_catalog.=) r.validity;
     PERFORM ehr._health_card_log((r.card).card_id, (r.card).resident, 'authorize', 'authorized', p, g, request);
