@@ -268,9 +268,12 @@ placement_load(Placement *pl, const char *table)
 	pl->table = table;
 	pl->relid = ehr_relid(table);
 	pl->nshards = 0;
-	pl->lxid = MyProc->lxid;
+	pl->lxid = InvalidLocalTransactionId;	/* valid once loaded completely */
 	if (!OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)))
+	{
+		pl->lxid = MyProc->lxid;
 		return;
+	}
 
 	argv[0] = ObjectIdGetDatum(pl->relid);
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -322,6 +325,7 @@ placement_load(Placement *pl, const char *table)
 		pl->nshards = n;
 	}
 	SPI_finish();
+	pl->lxid = MyProc->lxid;
 }
 
 /* The placement map of ehr.<table> (a string constant) for this transaction. */
