@@ -56,6 +56,7 @@ const char *const ehr_category_labels[EHR_N_CATEGORIES] = {"lab", "exam", "emr",
 /* GUCs */
 static char *actor_setting = NULL;
 static char *actor_token_setting = NULL;
+static char *recognition_seal_setting = NULL;
 static int	grant_ttl_s = 12 * 3600;
 static int	code_ttl_s = 300;
 static int	break_glass_ttl_s = 3600;
@@ -103,6 +104,13 @@ ehr_consent_init(void)
 							   "The actor of this transaction, signed, for the workers of a Citus cluster (set by ehr.act_as).",
 							   "<actor>/<expiry, Unix seconds>/<HMAC-SM3, hex>; honoured only under Citus, where ehr.actor is empty, for members of ehr_gateway.",
 							   &actor_token_setting, "",
+							   PGC_USERSET,
+							   GUC_NO_RESET_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE | GUC_NO_SHOW_ALL,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("ehr.recognition_seal",
+							   "The seal of the recognition decision being stored on a Citus shard (set by ehr.recognize).",
+							   "HMAC-SM3, hex, of ehr.recognition_canonical of the judged decision.",
+							   &recognition_seal_setting, "",
 							   PGC_USERSET,
 							   GUC_NO_RESET_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE | GUC_NO_SHOW_ALL,
 							   NULL, NULL, NULL);
@@ -497,6 +505,107 @@ actor_token_mac(const char *actor, int64 expiry, const char *role, char *hex)
 	}
 	hex[2 * EHR_SM3_LEN] = '\0';
 	pfree(msg);
+}
+
+/* Hex HMAC-SM3 of msg under a key derived from access_code for one purpose. */
+static void
+derived_mac_hex(const char *label, const char *msg, char *hex)
+{
+	static const char digits[] = "0123456789abcdef";
+	EhrKey		key;
+	uint8		sub[EHR_SM3_LEN];
+	uint8		mac[EHR_SM3_LEN];
+	int			i;
+
+	ehr_keyring_get("access_code", &key);
+	ehr_hmac_sm3(key.bytes, key.len, (const uint8 *) label, strlen(label), sub);
+	ehr_wipe(&key, sizeof(key));
+	ehr_hmac_sm3(sub, sizeof(sub), (const uint8 *) msg, strlen(msg), mac);
+	ehr_wipe(sub, sizeof(sub));
+	for (i = 0; i < EHR_SM3_LEN; i++)
+	{
+		hex[2 * i] = digits[mac[i] >> 4];
+		hex[2 * i + 1] = digits[mac[i] & 15];
+	}
+	hex[2 * EHR_SM3_LEN] = '\0';
+}
+
+/* SET LOCAL name = value through SPI, forwarded to Citus workers when present. */
+static void
+set_local_forwarded(const char *name, const char *value)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if ((citus_present() &&
+		 SPI_execute("SET LOCAL citus.propagate_set_commands = 'local'", false, 0) != SPI_OK_UTILITY) ||
+		SPI_execute(psprintf("SET LOCAL %s = %s", name, quote_literal_cstr(value)), false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "setting %s failed", name);
+	SPI_finish();
+}
+
+PG_FUNCTION_INFO_V1(ehr_recognition_judge_sealed);
+
+/*
+ * ehr.recognition_judge_sealed(result, encounter, accepted, reason, note): run
+ * ehr.recognition_judge as the caller and seal what it returns, so that the
+ * Citus shard storing the decision can trust it without querying (it cannot).
+ * Whoever calls it gets a seal only for the judgement made as himself.
+ */
+Datum
+ehr_recognition_judge_sealed(PG_FUNCTION_ARGS)
+{
+	Oid			argt[5] = {INT8OID, INT8OID, BOOLOID, TEXTOID, TEXTOID};
+	Datum		argv[5];
+	char		nulls[5];
+	Datum		row;
+	bool		isnull;
+	char	   *canonical;
+	char		hex[2 * EHR_SM3_LEN + 1];
+	int			i;
+
+	for (i = 0; i < 5; i++)
+	{
+		argv[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
+		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
+	}
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT j, ehr.recognition_canonical(j)"
+							  "  FROM ehr.recognition_judge(ROW(NULL, $1, $2, $3, $4, $5, NULL, NULL, NULL,"
+							  "       NULL, NULL, NULL, NULL, NULL, NULL)::ehr.recognition) AS j",
+							  5, argt, argv, nulls, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "judging the recognition decision failed");
+	row = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		elog(ERROR, "judging the recognition decision returned nothing");
+	row = SPI_datumTransfer(row, false, -1);
+	canonical = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	if (canonical == NULL)
+		elog(ERROR, "judging the recognition decision returned nothing");
+	derived_mac_hex("ehr.recognition_seal key", canonical, hex);
+	SPI_finish();
+	set_local_forwarded("ehr.recognition_seal", hex);
+	PG_RETURN_DATUM(row);
+}
+
+PG_FUNCTION_INFO_V1(ehr_recognition_seal_check);
+
+/* ehr.recognition_seal_check(canonical): raise unless ehr.recognition_seal seals it. */
+Datum
+ehr_recognition_seal_check(PG_FUNCTION_ARGS)
+{
+	char	   *canonical = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char		hex[2 * EHR_SM3_LEN + 1];
+	const char *seal = recognition_seal_setting;
+
+	derived_mac_hex("ehr.recognition_seal key", canonical, hex);
+	if (seal == NULL || strlen(seal) != 2 * EHR_SM3_LEN ||
+		!ehr_const_time_equal(hex, seal, 2 * EHR_SM3_LEN))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("recognition decision is not sealed by ehr.recognize"),
+				 errdetail("On a Citus shard a decision is stored only as ehr.recognize judged it on the coordinator.")));
+	PG_RETURN_VOID();
 }
 
 /* Under Citus: send the actor to the workers of this transaction. */

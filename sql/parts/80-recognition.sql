@@ -291,7 +291,7 @@ COMMENT ON FUNCTION ehr.order_check(ehr.resident_id, text[], ehr.org_code, times
 
 ALTER TABLE ehr.recognition ADD CONSTRAINT recognition_once_per_encounter UNIQUE (result, encounter);
 
-CREATE FUNCTION ehr.recognition_decide() RETURNS trigger
+CREATE FUNCTION ehr.recognition_judge(d ehr.recognition) RETURNS ehr.recognition
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     AS $$
 DECLARE
@@ -301,27 +301,27 @@ DECLARE
     known_reasons CONSTANT text[] := ARRAY['condition_changed', 'rapid_change', 'major_procedure',
         'emergency', 'appraisal', 'other', 'patient_request', 'qc_failed', 'too_old'];
 BEGIN
-    IF NEW.accepted IS NULL THEN
+    IF d.accepted IS NULL THEN
         RAISE EXCEPTION 'a recognition decision needs accepted true or false'
             USING ERRCODE = 'null_value_not_allowed',
                   DETAIL = 'The doctor either uses the result (true) or orders the test again (false).';
     END IF;
-    IF NEW.accepted AND NEW.reason IS NOT NULL THEN
-        RAISE EXCEPTION 're-test reason "%" given for an accepted result %', NEW.reason, NEW.result
+    IF d.accepted AND d.reason IS NOT NULL THEN
+        RAISE EXCEPTION 're-test reason "%" given for an accepted result %', d.reason, d.result
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'A reason is recorded only when the result is refused and the test repeated.';
     END IF;
-    IF NOT NEW.accepted AND NEW.reason IS NULL THEN
-        RAISE EXCEPTION 'refusing result % needs a re-test reason', NEW.result
+    IF NOT d.accepted AND d.reason IS NULL THEN
+        RAISE EXCEPTION 'refusing result % needs a re-test reason', d.result
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'The national measures allow a repeat test only for a stated reason: condition_changed, rapid_change, major_procedure, emergency, appraisal or other (with a note); regionally also patient_request, qc_failed, too_old.';
     END IF;
-    IF NOT NEW.accepted AND NOT (NEW.reason = ANY (known_reasons)) THEN
-        RAISE EXCEPTION 'unknown re-test reason "%"', NEW.reason
+    IF NOT d.accepted AND NOT (d.reason = ANY (known_reasons)) THEN
+        RAISE EXCEPTION 'unknown re-test reason "%"', d.reason
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'The reason must be one of condition_changed, rapid_change, major_procedure, emergency, appraisal, other, patient_request, qc_failed, too_old.';
     END IF;
-    IF NEW.reason = 'other' AND coalesce(btrim(NEW.note), '') = '' THEN
+    IF d.reason = 'other' AND coalesce(btrim(d.note), '') = '' THEN
         RAISE EXCEPTION 're-test reason "other" needs a note'
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'When none of the listed reasons applies the doctor writes down why the test is repeated.';
@@ -330,50 +330,103 @@ BEGIN
     -- Both rows are read as the caller: a result hidden by row-level security
     -- cannot be decided on.
     SELECT r.resident, r.item, r.institution INTO res
-      FROM ehr.lab_result AS r WHERE r.id = NEW.result;
+      FROM ehr.lab_result AS r WHERE r.id = d.result;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'lab result % does not exist or is not visible', NEW.result
+        RAISE EXCEPTION 'lab result % does not exist or is not visible', d.result
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'Only a result the caller may read can be recognized or refused.';
     END IF;
     SELECT e.resident, e.institution INTO enc
-      FROM ehr.encounter AS e WHERE e.id = NEW.encounter;
+      FROM ehr.encounter AS e WHERE e.id = d.encounter;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'encounter % does not exist or is not visible', NEW.encounter
+        RAISE EXCEPTION 'encounter % does not exist or is not visible', d.encounter
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'A decision is recorded in an encounter of the recognizing institution.';
     END IF;
     IF enc.resident OPERATOR(ehr.<>) res.resident THEN
-        RAISE EXCEPTION 'encounter % is not with the patient of result %', NEW.encounter, NEW.result
+        RAISE EXCEPTION 'encounter % is not with the patient of result %', d.encounter, d.result
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'The result and the encounter must belong to the same resident.';
     END IF;
 
     SELECT * INTO c
       FROM ehr.recognition_candidates(res.resident, ARRAY[res.item], enc.institution, now()) AS x
-     WHERE x.result = NEW.result;
+     WHERE x.result = d.result;
     IF c.verdict IS DISTINCT FROM 'recognized' AND c.verdict IS DISTINCT FROM 'recognized_with_note' THEN
-        IF NEW.accepted THEN
-            RAISE EXCEPTION 'result % is not recognizable at %: %', NEW.result, enc.institution, c.reason
+        IF d.accepted THEN
+            RAISE EXCEPTION 'result % is not recognizable at %: %', d.result, enc.institution, c.reason
                 USING ERRCODE = 'check_violation',
                       DETAIL = pg_catalog.format('Only a recognized result may be accepted; this one is %s.', c.reason);
         ELSE
-            RAISE EXCEPTION 'result % is not recognizable at %: %', NEW.result, enc.institution, c.reason
+            RAISE EXCEPTION 'result % is not recognizable at %: %', d.result, enc.institution, c.reason
                 USING ERRCODE = 'check_violation',
                       DETAIL = pg_catalog.format('Only a result offered for recognition is refused; this one is %s, so the test is simply ordered.', c.reason);
         END IF;
     END IF;
 
-    NEW.resident    := res.resident;
-    NEW.institution := enc.institution;
-    NEW.source      := res.institution;
-    NEW.item        := res.item;
-    NEW.verdict     := c.verdict;
-    NEW.notes       := c.notes;
-    NEW.fee_saved   := CASE WHEN NEW.accepted THEN coalesce(c.fee, 0) ELSE 0 END;
-    NEW.decided_by  := current_user;
-    NEW.decided_at  := now();
-    RETURN NEW;
+    d.resident    := res.resident;
+    d.institution := enc.institution;
+    d.source      := res.institution;
+    d.item        := res.item;
+    d.verdict     := c.verdict;
+    d.notes       := c.notes;
+    d.fee_saved   := CASE WHEN d.accepted THEN coalesce(c.fee, 0) ELSE 0 END;
+    d.decided_by  := current_user;
+    d.decided_at  := now();
+    RETURN d;
+END
+$$;
+REVOKE ALL ON FUNCTION ehr.recognition_judge(ehr.recognition) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ehr.recognition_judge(ehr.recognition) TO ehr_clinician, ehr_gateway, ehr_admin;
+COMMENT ON FUNCTION ehr.recognition_judge(ehr.recognition) IS
+    'Checks the reason, judges the result again as the caller and returns the decision with verdict, notes, fee and who/when filled in (the work of the recognition_decide trigger)';
+
+-- The judged fields of a decision as one text, for the seal (below).
+CREATE FUNCTION ehr.recognition_canonical(d ehr.recognition) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+        SELECT pg_catalog.format('%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s',
+                   d.result, d.encounter, d.accepted, pg_catalog.quote_nullable(d.reason),
+                   pg_catalog.quote_nullable(d.note), d.resident, d.institution, d.source,
+                   pg_catalog.quote_nullable(d.item), d.verdict, pg_catalog.quote_nullable(d.notes::text), d.fee_saved)
+    $$;
+REVOKE ALL ON FUNCTION ehr.recognition_canonical(ehr.recognition) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ehr.recognition_canonical(ehr.recognition) TO ehr_clinician, ehr_gateway, ehr_admin;
+COMMENT ON FUNCTION ehr.recognition_canonical(ehr.recognition) IS
+    'The judged fields of a recognition decision as one text: what the Citus seal covers';
+
+-- Under Citus (docs/scale-out.md) the trigger runs on a shard, where it cannot query
+-- the other tables: ehr.recognize judges on the coordinator as the caller and seals
+-- the judgement (HMAC-SM3, SET LOCAL ehr.recognition_seal, forwarded to the workers);
+-- the trigger on the shard accepts only a row whose judged fields carry that seal.
+CREATE FUNCTION ehr.recognition_judge_sealed(result bigint, encounter bigint, accepted boolean,
+                                             reason text, note text) RETURNS ehr.recognition
+    LANGUAGE C VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'ehr_recognition_judge_sealed';
+REVOKE ALL ON FUNCTION ehr.recognition_judge_sealed(bigint, bigint, boolean, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ehr.recognition_judge_sealed(bigint, bigint, boolean, text, text) TO ehr_clinician, ehr_gateway, ehr_admin;
+COMMENT ON FUNCTION ehr.recognition_judge_sealed(bigint, bigint, boolean, text, text) IS
+    'ehr.recognition_judge as the caller, and seal the judgement for the Citus shard that stores it (sets ehr.recognition_seal)';
+CREATE FUNCTION ehr.recognition_seal_check(canonical text) RETURNS void
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'ehr_recognition_seal_check';
+REVOKE ALL ON FUNCTION ehr.recognition_seal_check(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ehr.recognition_seal_check(text) TO ehr_clinician, ehr_gateway, ehr_admin;
+COMMENT ON FUNCTION ehr.recognition_seal_check(text) IS
+    'Raises unless ehr.recognition_seal is the seal of this judged decision (on a Citus shard)';
+
+CREATE FUNCTION ehr.recognition_decide() RETURNS trigger
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    AS $$
+BEGIN
+    IF TG_TABLE_NAME OPERATOR(pg_catalog.<>) 'recognition' THEN
+        -- a shard of ehr.recognition on a Citus worker: judged and sealed on the coordinator
+        PERFORM ehr.recognition_seal_check(ehr.recognition_canonical(ROW(NEW.*)::ehr.recognition));
+        NEW.decided_by := current_user;
+        NEW.decided_at := now();
+        RETURN NEW;
+    END IF;
+    RETURN ehr.recognition_judge(NEW);
 END
 $$;
 REVOKE ALL ON FUNCTION ehr.recognition_decide() FROM PUBLIC;
@@ -389,7 +442,11 @@ COMMENT ON TRIGGER recognition_decide ON ehr.recognition IS
 GRANT SELECT ON ehr.recognition TO ehr_clinician, ehr_gateway, ehr_admin;
 -- resident too, which the trigger replaces by the result's resident (ehr.recognize
 -- passes it so that Citus can route the INSERT)
-GRANT INSERT (result, encounter, accepted, reason, note, resident) ON ehr.recognition TO ehr_clinician, ehr_gateway;
+-- Under Citus ehr.recognize inserts the sealed judgement, so every judged column is
+-- insertable too; on one node the trigger overwrites them all with its own judgement,
+-- on a shard it refuses any that the seal does not cover.
+GRANT INSERT (result, encounter, accepted, reason, note, resident, institution, source, item,
+              verdict, notes, fee_saved) ON ehr.recognition TO ehr_clinician, ehr_gateway;
 
 CREATE FUNCTION ehr.recognize(result bigint, encounter bigint, accepted boolean,
                               reason text DEFAULT NULL, note text DEFAULT NULL)
@@ -399,7 +456,19 @@ CREATE FUNCTION ehr.recognize(result bigint, encounter bigint, accepted boolean,
 DECLARE
     rid ehr.resident_id;
     new_id bigint;
+    j   ehr.recognition;
 BEGIN
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        -- Citus: judge here as the caller and seal it; the shard's trigger checks the seal
+        j := ehr.recognition_judge_sealed(recognize.result, recognize.encounter, recognize.accepted,
+                                          recognize.reason, recognize.note);
+        INSERT INTO ehr.recognition (result, encounter, accepted, reason, note, resident, institution,
+                                     source, item, verdict, notes, fee_saved)
+        VALUES (j.result, j.encounter, j.accepted, j.reason, j.note, j.resident, j.institution,
+                j.source, j.item, j.verdict, j.notes, j.fee_saved)
+        RETURNING recognition.id INTO new_id;
+        RETURN new_id;
+    END IF;
     -- The resident goes into the INSERT itself (the trigger checks and overwrites
     -- it): Citus routes an INSERT by its distribution column before any trigger
     -- runs (docs/scale-out.md). Read as the caller, like the trigger's reads.
