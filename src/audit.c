@@ -160,25 +160,14 @@ row_hash(const uint8 *prev, const Datum *values, const bool *nulls, const Oid *t
 
 /* ---------------------------------------------------------------- appending */
 
-static Oid
-ehr_type_oid(const char *name)
-{
-	Oid			typ = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum(name),
-									  ObjectIdGetDatum(get_namespace_oid("ehr", false)));
-
-	if (!OidIsValid(typ))
-		elog(ERROR, "type ehr.%s does not exist", name);
-	return typ;
-}
-
 int64
 ehr_audit_event(const EhrAuditEvent *ev)
 {
 	Oid			nsp = get_namespace_oid("ehr", false);
 	Oid			relid = get_relname_relid("access_log", nsp);
 	Oid			idxid = get_relname_relid("access_log_pkey", nsp);
-	Oid			org_t = ehr_type_oid("org_code"),
-				res_t = ehr_type_oid("resident_id");
+	Oid			org_t = ehr_type_oid("org_code", false),
+				res_t = ehr_type_oid("resident_id", false);
 	Oid			types[LOG_FIELDS + 2] = {INT8OID, TIMESTAMPTZOID, TEXTOID, NAMEOID, INT8OID, org_t,
 	res_t, TEXTOID, org_t, INT8OID, INT8OID, TEXTOID, BYTEAOID, BYTEAOID};
 	Datum		values[LOG_FIELDS + 2];

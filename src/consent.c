@@ -154,19 +154,6 @@ ehr_owner(void)
 	return owner;
 }
 
-static Oid
-ehr_relid(const char *name)
-{
-	Oid			relid = get_relname_relid(name, get_namespace_oid("ehr", false));
-
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation \"ehr.%s\" does not exist", name),
-				 errhint("Is the ehr extension installed in this database?")));
-	return relid;
-}
-
 static AttrNumber
 attnum_of(Oid relid, const char *col)
 {
@@ -202,13 +189,9 @@ read_snapshot(void)
 static void
 category_oids(Oid *oids)
 {
-	Oid			typ = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
-									  CStringGetDatum("category"),
-									  ObjectIdGetDatum(get_namespace_oid("ehr", false)));
+	Oid			typ = ehr_type_oid("category", false);
 	int			i;
 
-	if (!OidIsValid(typ))
-		elog(ERROR, "type ehr.category does not exist");
 	for (i = 0; i < EHR_N_CATEGORIES; i++)
 	{
 		oids[i] = GetSysCacheOid2(ENUMTYPOIDNAME, Anum_pg_enum_oid,
@@ -262,7 +245,6 @@ typedef struct Placement
 
 static Placement placements[N_PLACED];
 
-static Oid	ehr_type(const char *name);
 
 static void
 placement_load(Placement *pl, const char *table)
@@ -274,7 +256,7 @@ placement_load(Placement *pl, const char *table)
 				n;
 
 	pl->table = table;
-	pl->relid = ehr_relid(table);
+	pl->relid = ehr_relation_oid(table);
 	pl->nshards = 0;
 	pl->lxid = InvalidLocalTransactionId;	/* valid once loaded completely */
 	if (!OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)))
@@ -322,7 +304,7 @@ placement_load(Placement *pl, const char *table)
 				pl->maxh[i] = PG_INT32_MAX;
 			pl->local[i] = get_relname_relid(psprintf("%s_" INT64_FORMAT, table, pl->shardid[i]), nsp);
 		}
-		tc = lookup_type_cache(ehr_type("resident_id"), TYPECACHE_HASH_PROC_FINFO);
+		tc = lookup_type_cache(ehr_type_oid("resident_id", false), TYPECACHE_HASH_PROC_FINFO);
 		pl->hashfn = &tc->hash_proc_finfo;
 		MemoryContextSwitchTo(old);
 		if (pl->method != 'h' && pl->method != 'n')
@@ -1093,7 +1075,7 @@ fill_from_rows(AccessState *s, const GrantRow *rows, int n)
 static void
 load_grants(AccessState *s)
 {
-	Oid			relid = ehr_relid("access_grant");
+	Oid			relid = ehr_relation_oid("access_grant");
 	Oid			idxid;
 	TimestampTz now = GetCurrentStatementStartTimestamp();
 	TimestampTz valid_until = now + GRANT_CACHE_MAX_AGE;
@@ -1530,21 +1512,10 @@ ehr_can_see_resident(PG_FUNCTION_ARGS)
 
 /* ---------------------------------------------------------------- C API */
 
-static Oid
-ehr_type(const char *name)
-{
-	Oid			typ = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum(name),
-									  ObjectIdGetDatum(get_namespace_oid("ehr", false)));
-
-	if (!OidIsValid(typ))
-		elog(ERROR, "type ehr.%s does not exist", name);
-	return typ;
-}
-
 int64
 ehr_grant_create(int64 practitioner, ResidentId resident, int category_mask, const char *via)
 {
-	Oid			argtypes[5] = {INT8OID, ehr_type("resident_id"), TEXTOID, TEXTOID, INT4OID};
+	Oid			argtypes[5] = {INT8OID, ehr_type_oid("resident_id", false), TEXTOID, TEXTOID, INT4OID};
 	Datum		values[5];
 	StringInfoData cats;
 	Oid			save_uid;

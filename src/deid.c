@@ -54,26 +54,14 @@ typedef enum DeidColKind
 	COL_TEXT					/* text, varchar, char */
 } DeidColKind;
 
-/* Oid of type ehr.<name>, or InvalidOid when the extension does not have it. */
-static Oid
-ehr_type_oid(const char *name)
-{
-	Oid			nsp = get_namespace_oid("ehr", true);
-
-	if (!OidIsValid(nsp))
-		return InvalidOid;
-	return GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
-						   CStringGetDatum(name), ObjectIdGetDatum(nsp));
-}
-
 static DeidColKind
 column_kind(Oid typid)
 {
 	Oid			base = getBaseType(typid);
 
-	if (OidIsValid(base) && base == ehr_type_oid("resident_id"))
+	if (OidIsValid(base) && base == ehr_type_oid("resident_id", true))
 		return COL_RESIDENT_ID;
-	if (OidIsValid(base) && base == ehr_type_oid("org_code"))
+	if (OidIsValid(base) && base == ehr_type_oid("org_code", true))
 		return COL_ORG_CODE;
 	switch (base)
 	{

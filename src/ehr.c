@@ -13,9 +13,13 @@
  */
 #include "ehr.h"
 
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
 
 PG_MODULE_MAGIC;
 
@@ -51,4 +55,31 @@ Datum
 ehr_version(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_TEXT_P(cstring_to_text(EHR_VERSION));
+}
+
+Oid
+ehr_type_oid(const char *name, bool missing_ok)
+{
+	Oid			nsp = get_namespace_oid("ehr", missing_ok);
+	Oid			typ = InvalidOid;
+
+	if (OidIsValid(nsp))
+		typ = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+							  CStringGetDatum(name), ObjectIdGetDatum(nsp));
+	if (!OidIsValid(typ) && !missing_ok)
+		elog(ERROR, "type ehr.%s does not exist", name);
+	return typ;
+}
+
+Oid
+ehr_relation_oid(const char *name)
+{
+	Oid			relid = get_relname_relid(name, get_namespace_oid("ehr", false));
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation \"ehr.%s\" does not exist", name),
+				 errhint("Is the ehr extension installed in this database?")));
+	return relid;
 }

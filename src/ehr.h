@@ -18,6 +18,14 @@
 extern void _PG_init(void);
 extern bool ehr_preloaded;
 
+/*
+ * Objects of schema ehr by name, for C code that reads the extension's own
+ * tables and types (no search_path involved). ehr_type_oid returns InvalidOid
+ * for a missing type when missing_ok; ehr_relation_oid raises 42P01 with a hint.
+ */
+extern Oid	ehr_type_oid(const char *name, bool missing_ok);
+extern Oid	ehr_relation_oid(const char *name);
+
 /* ---- crypto.c: the only file that includes OpenSSL ---- */
 #define EHR_SM3_LEN		32
 #define EHR_SM4_KEY_LEN	16
